@@ -1,0 +1,48 @@
+import type { FlumeEvent } from '../core/event.ts';
+import type { Lifecycle } from '../core/lifecycle.ts';
+import type { CounterGroup } from '../metrics/counters.ts';
+
+/**
+ * A channel holds events between sources and sinks.
+ *
+ * - `put` is atomic: all events of the batch are stored (durably, for the file
+ *   channel) when it resolves, or none are and it throws (`ChannelFullError`
+ *   when there is no room; the source backs off and retries).
+ * - `take` hands out up to `max` events in a transaction. `commit` removes them
+ *   for good; `rollback` returns them to the head of the channel, in order.
+ *   A take on an empty channel resolves at once with no events.
+ */
+export interface Channel extends Lifecycle {
+  readonly name: string;
+  put(events: FlumeEvent[]): Promise<void>;
+  take(max: number): Promise<Taken>;
+  /** Events stored and not yet committed as taken (includes events in open takes). */
+  readonly size: number;
+  readonly capacity: number;
+  readonly transactionCapacity: number;
+  readonly counters: CounterGroup;
+  /** Resolves when the channel may have new events (or after `ms`), so runners do not spin. */
+  waitForEvents?(ms: number): Promise<void>;
+}
+
+export interface Taken {
+  readonly events: FlumeEvent[];
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+export interface ChannelDeps {
+  name: string;
+  log: import('../core/log.ts').Logger;
+  /** The agent's state dir, under which channels without explicit dirs keep their data. */
+  stateDir: string;
+}
+
+export interface ChannelSpec<O extends { transactionCapacity: number } = { transactionCapacity: number }> {
+  readonly type: string;
+  readonly aliases?: readonly string[];
+  /** Human list of the keys this type knows, for the unknown-key warning. */
+  readonly keys: string;
+  parse(ctx: import('../config/context.ts').ComponentContext): O;
+  create(opts: O, deps: ChannelDeps): Channel;
+}

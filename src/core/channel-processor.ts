@@ -1,0 +1,57 @@
+import type { FlumeEvent } from './event.ts';
+import type { Interceptor } from '../interceptors/interceptor.ts';
+import type { ChannelSelector } from '../selectors/selector.ts';
+import type { Logger } from './log.ts';
+
+/**
+ * Sits between a source and its channels: runs the interceptor chain, asks the
+ * selector where each event goes, and puts into every required channel.
+ *
+ * Like Flume, a batch that goes to several required channels is put into each
+ * in its own transaction, in order; if a later channel fails, the source
+ * retries the whole batch and the channels that already took it get it twice
+ * (at-least-once; the duplicates are counted in `duplicatedPuts`). Failures of
+ * optional channels are logged and ignored.
+ */
+export class ChannelProcessor {
+  /** Events put into a channel by an attempt that failed later on another channel. */
+  duplicatedPuts = 0;
+
+  constructor(
+    private readonly interceptors: readonly Interceptor[],
+    readonly selector: ChannelSelector,
+    private readonly log: Logger,
+  ) {}
+
+  /** Resolves when every required channel committed the batch; throws (e.g. ChannelFullError) otherwise. */
+  async process(batch: FlumeEvent[]): Promise<void> {
+    let events = batch;
+    for (const i of this.interceptors) {
+      events = i.intercept(events);
+      if (events.length === 0) return;
+    }
+    const { required, optional } = this.selector.route(events);
+    let done = 0;
+    try {
+      for (const [ch, list] of required) {
+        await ch.put(list);
+        done += list.length;
+      }
+    } catch (err) {
+      this.duplicatedPuts += done;
+      throw err;
+    }
+    for (const [ch, list] of optional) {
+      try {
+        await ch.put(list);
+      } catch (err) {
+        this.log.rateLimited('warn', `optional:${ch.name}`, `optional channel ${ch.name} did not take ${list.length} events: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Largest batch the source may hand over in one `process` call. */
+  get maxBatch(): number {
+    return Math.min(...this.selector.channels.map((c) => c.transactionCapacity));
+  }
+}

@@ -1,0 +1,4 @@
+export interface Lifecycle {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}

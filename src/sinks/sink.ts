@@ -1,0 +1,32 @@
+import type { ComponentContext } from '../config/context.ts';
+import type { FlumeEvent } from '../core/event.ts';
+import type { Lifecycle } from '../core/lifecycle.ts';
+import type { Logger } from '../core/log.ts';
+import type { CounterGroup } from '../metrics/counters.ts';
+
+/**
+ * A sink delivers one batch at a time. `deliver` resolves once the batch is
+ * accepted downstream (the runner then commits the take) and throws when it
+ * is not (the runner rolls back and backs off; a `DeliveryError` may carry
+ * `retryAfterMs`).
+ */
+export interface Sink extends Lifecycle {
+  readonly name: string;
+  readonly counters: CounterGroup;
+  deliver(events: FlumeEvent[]): Promise<void>;
+}
+
+export interface SinkDeps {
+  name: string;
+  log: Logger;
+  /** Where the logger sink prints events (stdout unless the dashboard redirects it). */
+  out: { write(text: string): void };
+}
+
+export interface SinkSpec<O extends { batchSize: number } = { batchSize: number }> {
+  readonly type: string;
+  readonly aliases?: readonly string[];
+  readonly keys: string;
+  parse(ctx: ComponentContext): O;
+  create(opts: O, deps: SinkDeps): Sink;
+}
