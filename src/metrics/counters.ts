@@ -11,6 +11,8 @@ export class CounterGroup {
   private readonly gauges = new Map<string, () => number>();
   startTime = 0;
   stopTime = 0;
+  /** Structured extras for the dashboard (per-file lag, replay progress …); set by the component. */
+  details?: () => Record<string, unknown>;
 
   constructor(readonly kind: ComponentKind, readonly name: string, readonly type: string, initial: readonly string[] = []) {
     for (const k of initial) this.values.set(k, 0);
