@@ -24,7 +24,7 @@ export interface SourceDeps {
  * `batchSize`, when the source has one, is checked against its channels'
  * transactionCapacity by the config layer.
  */
-export interface SourceSpec<O extends { batchSize?: number } = { batchSize?: number }> {
+export interface SourceSpec<O extends object = object> {
   readonly type: string;
   readonly aliases?: readonly string[];
   readonly keys: string;
