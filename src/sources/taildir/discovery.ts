@@ -1,0 +1,205 @@
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import picomatch from 'picomatch';
+import type { Logger } from '../../core/log.ts';
+
+/**
+ * Finding the files to tail. Two ways of saying which:
+ *
+ * - Flume's file groups: an absolute path whose directory part is literal and
+ *   whose file-name part is a regex matched against the whole name.
+ * - `paths`: a directory (every regular file under it, recursively), a file,
+ *   or a glob (chokidar 4 has no globs, so we walk the glob's literal base and
+ *   match with picomatch). Default exclusions (compressed archives, binary
+ *   login records, systemd journals) and `exclude` globs filter these.
+ *
+ * `list()` walks the file system and is the truth; chokidar only tells us
+ * early that something changed, so a missed event (inotify limits) costs
+ * latency, never a file.
+ */
+export interface FileGroup {
+  name: string;
+  /** the literal directory */
+  dir: string;
+  /** matches a whole file name */
+  regex: RegExp;
+}
+
+export interface DiscoveryOptions {
+  groups: readonly FileGroup[];
+  paths: readonly string[];
+  exclude: readonly string[];
+  defaultExcludes: boolean;
+  /** absolute paths never tailed (our own position file and its temp file) */
+  never: readonly string[];
+}
+
+/** path → the file group it matched (null for `paths`) */
+export type Listing = Map<string, string | null>;
+
+export type WatchEvent = 'add' | 'change' | 'unlink';
+
+const DEFAULT_EXCLUDES: readonly ((path: string, name: string) => boolean)[] = [
+  // compressed archives written by logrotate and friends
+  (_p, n) => /\.(gz|xz|bz2|zip|zst|lz4|lzma|7z)$/i.test(n),
+  // binary login records
+  (_p, n) => /^(wtmp|btmp|lastlog|faillog|utmp)([.-]|$)/.test(n),
+  // systemd journal files
+  (_p, n) => /\.journal~?$/.test(n),
+];
+
+interface Root {
+  /** directory to walk and watch */
+  base: string;
+  /** how deep to walk below base (Infinity = recursive) */
+  depth: number;
+  accept: (path: string, name: string) => boolean;
+  group: string | null;
+  /** `paths` roots are filtered by the exclusions, file groups are Flume's regexes as written */
+  filtered: boolean;
+  /** a single literal file */
+  file?: string;
+}
+
+function hasGlob(p: string): boolean {
+  return /[*?[\]{}()!]/.test(p);
+}
+
+export class Discovery {
+  private readonly roots: Root[] = [];
+  private readonly excluded: ((path: string, name: string) => boolean)[] = [];
+  private watchers: FSWatcher[] = [];
+
+  constructor(opts: DiscoveryOptions, private readonly log: Logger) {
+    for (const g of opts.groups) {
+      const re = new RegExp(`^(?:${g.regex.source})$`, g.regex.flags);
+      this.roots.push({ base: g.dir, depth: 0, accept: (_p, n) => re.test(n), group: g.name, filtered: false });
+    }
+    for (const raw of opts.paths) {
+      const p = resolve(raw);
+      if (hasGlob(raw)) {
+        const scan = picomatch.scan(p);
+        const isMatch = picomatch(p, { dot: true });
+        const depth = scan.glob.includes('**') ? Infinity : scan.glob.split('/').length - 1;
+        this.roots.push({ base: scan.base || sep, depth, accept: (path) => isMatch(path), group: null, filtered: true });
+      } else {
+        // a directory or a file: decided when walking (it may not exist yet)
+        this.roots.push({ base: p, depth: Infinity, accept: () => true, group: null, filtered: true, file: p });
+      }
+    }
+    if (opts.defaultExcludes) this.excluded.push(...DEFAULT_EXCLUDES);
+    for (const g of opts.exclude) {
+      const m = picomatch(isAbsolute(g) ? resolve(g) : g, { dot: true, basename: !g.includes('/') });
+      this.excluded.push((path) => m(path));
+    }
+    const never = new Set(opts.never.map((p) => resolve(p)));
+    this.excluded.push((path) => never.has(path));
+    this.never = never;
+  }
+
+  private readonly never: Set<string>;
+
+  private isExcluded(path: string, filtered: boolean): boolean {
+    if (this.never.has(path)) return true;
+    if (!filtered) return false;
+    const name = basename(path);
+    return this.excluded.some((f) => f(path, name));
+  }
+
+  /** Every regular file that matches now. The first root that matches a path names its group. */
+  async list(): Promise<Listing> {
+    const out: Listing = new Map();
+    for (const root of this.roots) {
+      if (root.file !== undefined) {
+        let st;
+        try {
+          st = await stat(root.file);
+        } catch {
+          continue;
+        }
+        if (st.isFile()) {
+          if (!out.has(root.file) && !this.isExcluded(root.file, root.filtered)) out.set(root.file, root.group);
+          continue;
+        }
+        if (!st.isDirectory()) continue;
+      }
+      await this.walk(root, root.base, 0, out);
+    }
+    return out;
+  }
+
+  private async walk(root: Root, dir: string, depth: number, out: Listing): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+        this.log.rateLimited('warn', `taildir-readdir:${dir}`, `cannot list ${dir}: ${(err as Error).message}`);
+      }
+      return;
+    }
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) {
+        // symlinked directories are not followed (loops); only real subdirectories
+        if (depth < root.depth) await this.walk(root, path, depth + 1, out);
+        continue;
+      }
+      let regular = e.isFile();
+      if (!regular && e.isSymbolicLink()) {
+        try {
+          regular = (await stat(path)).isFile();
+        } catch {
+          regular = false;
+        }
+      }
+      if (!regular || out.has(path)) continue;
+      if (!root.accept(path, e.name) || this.isExcluded(path, root.filtered)) continue;
+      out.set(path, root.group);
+    }
+  }
+
+  /** Start watching; `onEvent` is called for file-system activity under the roots (a hint, not the truth). */
+  watch(onEvent: (kind: WatchEvent, path: string) => void): void {
+    for (const root of this.roots) {
+      const target = root.base;
+      const depth = root.depth === Infinity ? undefined : root.depth;
+      const w = watch(target, { ignoreInitial: true, persistent: false, depth, ignorePermissionErrors: true, followSymlinks: false });
+      w.on('add', (p: string) => onEvent('add', resolve(p)));
+      w.on('change', (p: string) => onEvent('change', resolve(p)));
+      w.on('unlink', (p: string) => onEvent('unlink', resolve(p)));
+      w.on('addDir', (p: string) => onEvent('add', resolve(p)));
+      w.on('unlinkDir', (p: string) => onEvent('unlink', resolve(p)));
+      w.on('error', (err: unknown) => {
+        this.log.rateLimited('warn', `taildir-watch:${target}`, `watching ${target} failed (${(err as Error).message}); falling back to polling`);
+      });
+      this.watchers.push(w);
+    }
+  }
+
+  /** The directories a file group names, for the check that they exist. */
+  groupDirs(): string[] {
+    return this.roots.filter((r) => r.group !== null).map((r) => r.base);
+  }
+
+  async close(): Promise<void> {
+    const ws = this.watchers;
+    this.watchers = [];
+    await Promise.all(ws.map((w) => w.close().catch(() => undefined)));
+  }
+}
+
+/** Splits Flume's `filegroups.<g>` value into its literal directory and file-name regex. */
+export function parseFileGroupPath(value: string): { dir: string; regex: RegExp } | { error: string } {
+  if (!isAbsolute(value)) return { error: 'an absolute path' };
+  const dir = dirname(value);
+  const name = basename(value);
+  if (name === '') return { error: 'a path ending in a file name (or a regex over file names)' };
+  try {
+    return { dir, regex: new RegExp(name) };
+  } catch (err) {
+    return { error: `a valid regex as file-name part (${(err as Error).message})` };
+  }
+}

@@ -1,0 +1,126 @@
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/**
+ * The position file. Flume's shape, so a file Apache Flume wrote is read:
+ * `[{"inode":2496,"pos":1024,"file":"/var/log/app.log"}]`, plus our fields
+ * `dev`, `fp` and `fpLen` (the identity fingerprint, see identity.ts) so a
+ * position is never applied to a different file that got the same inode.
+ *
+ * Flume rewrites this file in place; a crash mid-write leaves it empty or
+ * cut, and every file is then read again from 0. We write a temp file, fsync
+ * it, rename it over the old one and fsync the directory: after a crash the
+ * file is the old version or the new one, never a mix. The source only ever
+ * hands us positions of lines the channel has committed.
+ */
+export interface PositionEntry {
+  inode: number;
+  pos: number;
+  file: string;
+  dev?: number;
+  fp?: string;
+  fpLen?: number;
+}
+
+export interface LoadedPositions {
+  /** false when there was no position file at all (a first start) */
+  existed: boolean;
+  entries: PositionEntry[];
+  /** why entries could not be read (the file existed but was unusable), for the log */
+  problem?: string;
+}
+
+function isEntry(v: unknown): v is PositionEntry {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return Number.isSafeInteger(o.inode) && Number.isSafeInteger(o.pos) && (o.pos as number) >= 0 && typeof o.file === 'string'
+    && (o.dev === undefined || Number.isSafeInteger(o.dev))
+    && (o.fp === undefined || typeof o.fp === 'string')
+    && (o.fpLen === undefined || (Number.isSafeInteger(o.fpLen) && (o.fpLen as number) >= 0));
+}
+
+export class PositionStore {
+  private writing: Promise<void> = Promise.resolve();
+  private lastWritten = '';
+
+  constructor(readonly path: string) {}
+
+  async load(): Promise<LoadedPositions> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { existed: false, entries: [] };
+      return { existed: true, entries: [], problem: `cannot read ${this.path}: ${(err as Error).message}` };
+    }
+    // Flume leaves the file empty when no file matched
+    if (text.trim() === '') return { existed: true, entries: [] };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      return { existed: true, entries: [], problem: `${this.path} is not valid JSON (${(err as Error).message}); files without a position are read from their start` };
+    }
+    if (!Array.isArray(parsed)) {
+      return { existed: true, entries: [], problem: `${this.path} is not a JSON array; files without a position are read from their start` };
+    }
+    const entries = parsed.filter(isEntry);
+    const bad = parsed.length - entries.length;
+    this.lastWritten = text;
+    return bad > 0
+      ? { existed: true, entries, problem: `${this.path}: ${bad} malformed entries ignored` }
+      : { existed: true, entries };
+  }
+
+  /** Writes the entries atomically; concurrent calls are serialised and an unchanged list is not rewritten. */
+  save(entries: readonly PositionEntry[]): Promise<void> {
+    const text = JSON.stringify(entries.map(orderKeys));
+    const next = this.writing.then(() => (text === this.lastWritten ? undefined : this.writeAtomic(text)));
+    // a failed write must not wedge later ones; the caller sees its own failure
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeAtomic(text: string): Promise<void> {
+    const dir = dirname(this.path);
+    await mkdir(dir, { recursive: true });
+    const tmp = `${this.path}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await rename(tmp, this.path);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    await fsyncDir(dir);
+    this.lastWritten = text;
+  }
+}
+
+/** Flume reads `inode`, `pos`, `file`; keep them first and in that order. */
+function orderKeys(e: PositionEntry): PositionEntry {
+  const o: PositionEntry = { inode: e.inode, pos: e.pos, file: e.file };
+  if (e.dev !== undefined) o.dev = e.dev;
+  if (e.fp !== undefined) o.fp = e.fp;
+  if (e.fpLen !== undefined) o.fpLen = e.fpLen;
+  return o;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  // directories cannot be opened for fsync on every platform (Windows); the rename is still atomic there
+  let fh;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch {
+    /* best effort */
+  } finally {
+    await fh?.close();
+  }
+}

@@ -1,0 +1,226 @@
+import { close, fstat, open, read, constants, type Stats } from 'node:fs';
+
+/**
+ * Reads one file by offset on an open descriptor, in large chunks, and splits
+ * it into lines on `\n` (a `\r` before it is dropped). Hot path in bytes: the
+ * lines handed out are views into the chunk they were read into (a chunk is
+ * never reused, so the views stay valid as long as someone holds them).
+ *
+ * `pos` is the file offset of the first byte not yet handed out: the position
+ * a restart resumes from once the lines before it are committed. Bytes after
+ * `pos` that have been read but end in no newline (a partial line) wait in the
+ * buffer for the rest of the line; they are never emitted early.
+ *
+ * A line longer than `maxLineLength` bytes never makes the buffer grow past
+ * that: in `split` mode it is handed out in pieces of `maxLineLength` bytes,
+ * each marked `split: <piece number from 1>`; in `truncate` mode its first
+ * `maxLineLength` bytes are handed out marked `truncated: true` and the rest,
+ * up to the newline, is skipped.
+ */
+export type LongLines = 'split' | 'truncate';
+
+export interface ReaderOptions {
+  maxLineLength: number;
+  longLines: LongLines;
+  /** bytes per read(2); lines are split out of these chunks */
+  chunkSize?: number;
+}
+
+/** A mark on a line that is not a whole line of the file. */
+export type LineMark = undefined | { key: 'split' | 'truncated'; value: string };
+
+/** Called for each line: its bytes (without newline), the offset of its first byte, and a mark. */
+export type LineSink = (body: Buffer, offset: number, mark: LineMark) => void;
+
+export interface ReadResult {
+  lines: number;
+  /** the last read(2) returned no bytes: nothing more in the file right now */
+  eof: boolean;
+  /** a read(2) error: the caller decides whether the file is gone */
+  error?: NodeJS.ErrnoException;
+}
+
+const NL = 0x0a;
+const CR = 0x0d;
+const DEFAULT_CHUNK = 256 * 1024;
+const TRUNCATED: LineMark = { key: 'truncated', value: 'true' };
+
+export function openRead(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    // O_NOFOLLOW is not wanted (log dirs use symlinks); O_NONBLOCK keeps a FIFO from hanging us
+    open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0), (err, fd) => (err ? reject(err) : resolve(fd)));
+  });
+}
+
+export function fstatP(fd: number): Promise<Stats> {
+  return new Promise((resolve, reject) => fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
+}
+
+export function closeFd(fd: number): Promise<void> {
+  return new Promise((resolve) => close(fd, () => resolve()));
+}
+
+function readP(fd: number, buf: Buffer, off: number, len: number, at: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, off, len, at, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+export class FileReader {
+  fd: number | null = null;
+  /** offset of the first byte not yet handed out (nor skipped) */
+  pos: number;
+  private buf: Buffer = Buffer.alloc(0);
+  /** buf[start, end) holds the file's bytes [pos, pos + end - start) */
+  private start = 0;
+  private end = 0;
+  /** inside a split over-long line: number of the next piece */
+  private piece = 0;
+  /** truncate mode: dropping the rest of an over-long line */
+  private skipping = false;
+  private readonly chunk: number;
+
+  /** counters the source reads */
+  bytesRead = 0;
+  linesSplit = 0;
+  linesTruncated = 0;
+
+  constructor(pos: number, private readonly opts: ReaderOptions) {
+    this.pos = pos;
+    this.chunk = Math.max(opts.chunkSize ?? DEFAULT_CHUNK, 4096);
+  }
+
+  /** Offset of the next byte to read from the file (pos plus the buffered partial line). */
+  get readAt(): number {
+    return this.pos + (this.end - this.start);
+  }
+
+  /** Bytes buffered after `pos` (a partial line waiting for its newline). */
+  get buffered(): number {
+    return this.end - this.start;
+  }
+
+  /** Forget buffered bytes and continue from `pos` (after truncation, or to re-read). */
+  reset(pos: number): void {
+    this.pos = pos;
+    this.buf = Buffer.alloc(0);
+    this.start = this.end = 0;
+    this.piece = 0;
+    this.skipping = false;
+  }
+
+  /**
+   * Hands up to `maxLines` lines to `sink`. Stops early at end of file (a
+   * partial line stays buffered) or on a read error.
+   */
+  async read(maxLines: number, sink: LineSink): Promise<ReadResult> {
+    const fd = this.fd;
+    if (fd === null) return { lines: 0, eof: true };
+    const max = this.opts.maxLineLength;
+    let lines = 0;
+    while (lines < maxLines) {
+      if (this.start < this.end) {
+        const buf = this.buf;
+        const s = this.start;
+        let nl = buf.indexOf(NL, s);
+        if (nl >= this.end) nl = -1;
+        if (this.skipping) {
+          const stop = nl < 0 ? this.end : nl + 1;
+          this.pos += stop - s;
+          this.start = stop;
+          if (nl >= 0) this.skipping = false;
+          continue;
+        }
+        if (nl >= 0) {
+          let e = nl;
+          if (e > s && buf[e - 1] === CR) e--;
+          if (e - s > max) {
+            this.emitLong(sink);
+            lines++;
+            continue;
+          }
+          let mark: LineMark;
+          if (this.piece > 0) {
+            mark = { key: 'split', value: String(this.piece) };
+            this.piece = 0;
+          }
+          sink(buf.subarray(s, e), this.pos, mark);
+          this.pos += nl + 1 - s;
+          this.start = nl + 1;
+          lines++;
+          continue;
+        }
+        if (this.end - s >= max) {
+          this.emitLong(sink);
+          lines++;
+          continue;
+        }
+      }
+      // need more bytes: move the partial line into a fresh chunk (never overwrite one views point into)
+      const keep = this.end - this.start;
+      const next = Buffer.allocUnsafe(Math.max(this.chunk, keep + (this.chunk >> 1)));
+      if (keep > 0) this.buf.copy(next, 0, this.start, this.end);
+      const at = this.pos + keep;
+      this.buf = next;
+      this.start = 0;
+      this.end = keep;
+      let n: number;
+      try {
+        n = await readP(fd, next, keep, next.length - keep, at);
+      } catch (err) {
+        return { lines, eof: true, error: err as NodeJS.ErrnoException };
+      }
+      if (this.buf !== next) return { lines, eof: true }; // reset() while reading: drop what was read
+      if (n === 0) return { lines, eof: true };
+      this.end += n;
+      this.bytesRead += n;
+    }
+    return { lines, eof: false };
+  }
+
+  /** Hand out the first maxLineLength bytes of an over-long line. */
+  private emitLong(sink: LineSink): void {
+    const max = this.opts.maxLineLength;
+    const s = this.start;
+    if (this.opts.longLines === 'truncate') {
+      sink(this.buf.subarray(s, s + max), this.pos, TRUNCATED);
+      this.linesTruncated++;
+      this.skipping = true;
+    } else {
+      if (this.piece === 0) {
+        this.piece = 1;
+        this.linesSplit++;
+      }
+      sink(this.buf.subarray(s, s + max), this.pos, { key: 'split', value: String(this.piece++) });
+    }
+    this.pos += max;
+    this.start = s + max;
+  }
+
+  /**
+   * The buffered partial line, handed out as a line of its own: used when the
+   * file is finished for good (deleted or rotated away and drained), so its
+   * last bytes are delivered rather than abandoned. Returns 1 if a line was emitted.
+   */
+  flushPartial(sink: LineSink): number {
+    if (this.start >= this.end || this.skipping) {
+      this.pos += this.end - this.start;
+      this.start = this.end;
+      return 0;
+    }
+    let e = this.end;
+    if (this.buf[e - 1] === CR) e--;
+    const mark: LineMark = this.piece > 0 ? { key: 'split', value: String(this.piece) } : undefined;
+    sink(this.buf.subarray(this.start, e), this.pos, mark);
+    this.pos += this.end - this.start;
+    this.start = this.end;
+    this.piece = 0;
+    return 1;
+  }
+
+  async close(): Promise<void> {
+    const fd = this.fd;
+    this.fd = null;
+    // buffered bytes are re-read from `pos` when the file is opened again
+    this.reset(this.pos);
+    if (fd !== null) await closeFd(fd);
+  }
+}

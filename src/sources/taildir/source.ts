@@ -1,0 +1,729 @@
+import { read, stat, type Stats } from 'node:fs';
+import type { FlumeEvent } from '../../core/event.ts';
+import { ChannelFullError } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import { CounterGroup, SOURCE_COUNTERS } from '../../metrics/counters.ts';
+import type { Source, SourceDeps } from '../source.ts';
+import { Discovery, type FileGroup, type WatchEvent } from './discovery.ts';
+import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fingerprintMatches, fingerprintOf, identityKey, type Fingerprint } from './identity.ts';
+import { PositionStore, type PositionEntry } from './positions.ts';
+import { FileReader, fstatP, openRead, closeFd, type LineSink, type LongLines } from './reader.ts';
+
+export interface TaildirOptions {
+  /** Flume's file groups (directory literal, file-name regex) */
+  groups: FileGroup[];
+  /** `headers.<group>.<key>` */
+  groupHeaders: Record<string, Record<string, string>>;
+  /** directories (recursive), files or globs */
+  paths: string[];
+  exclude: string[];
+  defaultExcludes: boolean;
+  /** absolute; when absent, `<stateDir>/taildir/<source name>.positions.json` */
+  positionFile?: string;
+  skipToEnd: boolean;
+  skipToEndOnFirstStart: boolean;
+  idleTimeout: number;
+  writePosInterval: number;
+  batchSize: number;
+  maxBatchCount: number;
+  backoffSleepIncrement: number;
+  maxBackoffSleep: number;
+  fileHeader: boolean;
+  fileHeaderKey: string;
+  byteOffsetHeader: boolean;
+  maxLineLength: number;
+  longLines: LongLines;
+  maxOpenFiles: number;
+  /** puts in flight at once (pipelining); not a Flume key */
+  maxInFlight?: number;
+  /** bytes per read(2) */
+  chunkSize?: number;
+}
+
+export const TAILDIR_EXTRA_COUNTERS = ['BytesRead', 'LinesSplit', 'LinesTruncated', 'BytesAbandoned'] as const;
+
+interface Pending {
+  gen: number;
+  /** reader position after the batch's last line */
+  end: number;
+  done: boolean;
+}
+
+/** One file being followed, known by device+inode+fingerprint, whatever its path is now. */
+interface Tracked {
+  key: string;
+  dev: number;
+  ino: number;
+  path: string;
+  group: string | null;
+  fp: Fingerprint;
+  reader: FileReader;
+  /** position of the last line the channel committed */
+  committed: number;
+  /** bumped on truncation: batches read before it no longer move `committed` */
+  gen: number;
+  queue: Pending[];
+  size: number;
+  /** seen in the last listing (false: rotated out of the patterns, or deleted) */
+  listed: boolean;
+  /** deleted while open (no links left) */
+  deleted: boolean;
+  /** last time the file grew or was read from */
+  lastChange: number;
+  lastRead: number;
+  /** may have bytes to read */
+  hint: boolean;
+  changeSeq: number;
+  /** finished: its last bytes were handed out and its descriptor closed; dropped once its batches committed */
+  released: boolean;
+  headers: Record<string, string>;
+  hasHeaders: boolean;
+}
+
+const MAX_IN_FLIGHT = 4;
+
+/**
+ * Flume's TAILDIR source. Finds files (discovery.ts), follows each one by
+ * identity rather than path (identity.ts), reads them by offset (reader.ts),
+ * and puts batches into the channel, several in flight at once; a file's
+ * committed position moves, in read order, only when the channel committed
+ * its batches, and only committed positions are written (positions.ts).
+ *
+ * One loop does all reading and checking, so a file's state is never touched
+ * by two readers; put completions only mark batches done and move positions.
+ */
+export class TaildirSource implements Source {
+  readonly name: string;
+  readonly counters: CounterGroup;
+  private readonly log: Logger;
+  private readonly discovery: Discovery;
+  private readonly store: PositionStore;
+  private readonly files = new Map<string, Tracked>();
+  private readonly byPath = new Map<string, Tracked>();
+  private loaded: Map<number, PositionEntry[]> | null = null;
+  private positionsExisted = false;
+  private stopping = false;
+  private running: Promise<void> | null = null;
+  private inFlight = 0;
+  /** batches whose last put failed: reading pauses until they go through */
+  private failing = 0;
+  private readonly puts = new Set<Promise<void>>();
+  private needList = true;
+  private lastList = 0;
+  private lastCheck = 0;
+  private lastPosWrite = 0;
+  private posDirty = false;
+  private openCount = 0;
+  private roundStart = 0;
+  private readonly sleepers = new Set<() => void>();
+  private readonly backoffs = new Set<() => void>();
+  private readonly slotWaiters: (() => void)[] = [];
+  private readonly maxInFlight: number;
+
+  constructor(private readonly opts: TaildirOptions, private readonly deps: SourceDeps, positionFile: string) {
+    this.name = deps.name;
+    this.log = deps.log;
+    this.counters = new CounterGroup('SOURCE', deps.name, 'TAILDIR', [...SOURCE_COUNTERS, ...TAILDIR_EXTRA_COUNTERS]);
+    this.counters.gauge('FilesTracked', () => this.files.size);
+    this.counters.gauge('FilesOpen', () => this.openCount);
+    this.counters.details = () => ({ files: this.fileDetails() });
+    this.store = new PositionStore(positionFile);
+    this.discovery = new Discovery(
+      { groups: opts.groups, paths: opts.paths, exclude: opts.exclude, defaultExcludes: opts.defaultExcludes, never: [positionFile, `${positionFile}.tmp`] },
+      deps.log,
+    );
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? MAX_IN_FLIGHT);
+  }
+
+  get positionFile(): string {
+    return this.store.path;
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    for (const dir of this.discovery.groupDirs()) {
+      await new Promise<void>((resolve) => stat(dir, (err, st) => {
+        if (err || !st.isDirectory()) this.log.warn(`file group directory ${dir} does not exist (yet); files appearing there will be tailed`);
+        resolve();
+      }));
+    }
+    const loaded = await this.store.load();
+    if (loaded.problem) this.log.warn(loaded.problem);
+    this.positionsExisted = loaded.existed;
+    this.loaded = new Map();
+    for (const e of loaded.entries) {
+      const list = this.loaded.get(e.inode);
+      if (list) list.push(e);
+      else this.loaded.set(e.inode, [e]);
+    }
+    await this.rescan(true);
+    this.loaded = null;
+    // written at once, so the next start knows it is not the first one
+    await this.writePositions();
+    this.discovery.watch((kind, path) => this.onWatch(kind, path));
+    this.counters.startTime = Date.now();
+    this.running = this.run().catch((err) => {
+      this.counters.inc('GenericProcessingFail');
+      this.log.error(`taildir source ${this.name} stopped reading: ${(err as Error).stack ?? err}`);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeAll();
+    await this.running;
+    this.running = null;
+    await Promise.allSettled([...this.puts]);
+    await this.discovery.close();
+    try {
+      await this.writePositions();
+    } catch (err) {
+      this.log.error(`cannot write positions to ${this.store.path}: ${(err as Error).message}`);
+    }
+    for (const f of this.files.values()) await this.closeFile(f);
+    this.files.clear();
+    this.byPath.clear();
+    this.counters.stopTime = Date.now();
+  }
+
+  // ---- the loop ------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    let idle = 0;
+    while (!this.stopping) {
+      const now = Date.now();
+      if (this.needList || now - this.lastList >= Math.max(this.opts.maxBackoffSleep, 100)) await this.rescan(false);
+      if (now - this.lastCheck >= this.checkInterval()) await this.checkFiles();
+      const progressed = this.failing === 0 ? await this.readRound() : false;
+      await this.housekeeping();
+      if (this.stopping) break;
+      if (progressed) {
+        idle = 0;
+      } else {
+        idle++;
+        const ms = this.failing > 0 ? this.opts.backoffSleepIncrement : Math.min(idle * this.opts.backoffSleepIncrement, this.opts.maxBackoffSleep);
+        await this.sleep(ms);
+      }
+    }
+  }
+
+  private checkInterval(): number {
+    return Math.min(Math.max(this.opts.backoffSleepIncrement, 10), 1000);
+  }
+
+  private onWatch(kind: WatchEvent, path: string): void {
+    if (kind === 'change') {
+      const f = this.byPath.get(path);
+      if (f) {
+        f.changeSeq++;
+        f.hint = true;
+      } else {
+        this.needList = true;
+      }
+    } else {
+      this.needList = true;
+    }
+    this.wakeAll();
+  }
+
+  /** A sleep that ends early on stop, and (the loop's idle sleep, not a put's backoff) on file activity. */
+  private sleep(ms: number, wakeOnActivity = true): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    const set = wakeOnActivity ? this.sleepers : this.backoffs;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(t);
+        set.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      set.add(done);
+    });
+  }
+
+  private wakeAll(): void {
+    for (const s of [...this.sleepers]) s();
+    if (this.stopping) {
+      for (const s of [...this.backoffs]) s();
+      for (const w of this.slotWaiters.splice(0)) w();
+    }
+  }
+
+  // ---- discovery and identity ------------------------------------------------
+
+  private async rescan(initial: boolean): Promise<void> {
+    this.needList = false;
+    this.lastList = Date.now();
+    const listing = await this.discovery.list();
+    const seen = new Set<Tracked>();
+    for (const [path, group] of listing) {
+      if (this.stopping) return;
+      let st: Stats;
+      try {
+        st = await statP(path);
+      } catch {
+        continue;
+      }
+      if (!st.isFile()) continue;
+      const key = identityKey(st.dev, st.ino);
+      // a closed file's content is checked against its fingerprint when it is reopened (ensureOpen)
+      const f = this.files.get(key);
+      if (f && !f.released) {
+        if (f.path !== path) {
+          this.log.info(`${f.path} is now ${path} (same file, position ${f.reader.pos} kept)`);
+          this.setPath(f, path);
+        }
+        if (st.size !== f.size) f.hint = true;
+        f.listed = true;
+        seen.add(f);
+        continue;
+      }
+      if (f?.released) continue; // its last batches are still being committed
+      const t = await this.track(path, group, st, initial);
+      if (t) seen.add(t);
+    }
+    for (const f of this.files.values()) {
+      if (!seen.has(f) && f.listed) {
+        // rotated out of the patterns or deleted: drain it first (readRound reads such files before the rest)
+        f.listed = false;
+        f.hint = true;
+      }
+    }
+  }
+
+  private async track(path: string, group: string | null, st: Stats, initial: boolean): Promise<Tracked | undefined> {
+    let fd: number;
+    try {
+      fd = await openRead(path);
+    } catch (err) {
+      this.counters.inc('EventReadFail');
+      this.log.rateLimited('warn', `taildir-open:${path}`, `cannot open ${path}: ${(err as Error).message}`);
+      return undefined;
+    }
+    let start = 0;
+    let fst: Stats;
+    try {
+      fst = await fstatP(fd);
+      if (fst.ino !== st.ino || fst.dev !== st.dev) {
+        await closeFd(fd);
+        this.needList = true;
+        return undefined;
+      }
+      start = await this.startPosition(path, fd, fst, initial);
+    } catch (err) {
+      await closeFd(fd);
+      this.counters.inc('EventReadFail');
+      this.log.rateLimited('warn', `taildir-open:${path}`, `cannot read ${path}: ${(err as Error).message}`);
+      return undefined;
+    }
+    const now = Date.now();
+    const f: Tracked = {
+      key: identityKey(fst.dev, fst.ino),
+      dev: fst.dev,
+      ino: fst.ino,
+      path,
+      group,
+      fp: await fingerprintOf(fd, fst.size).catch(() => EMPTY_FINGERPRINT),
+      reader: new FileReader(start, { maxLineLength: this.opts.maxLineLength, longLines: this.opts.longLines, chunkSize: this.opts.chunkSize }),
+      committed: start,
+      gen: 0,
+      queue: [],
+      size: fst.size,
+      listed: true,
+      deleted: false,
+      lastChange: now,
+      lastRead: now,
+      hint: true,
+      changeSeq: 0,
+      released: false,
+      headers: {},
+      hasHeaders: false,
+    };
+    this.setPath(f, path);
+    this.files.set(f.key, f);
+    this.posDirty = true;
+    // keep the descriptor if the budget allows: a file deleted before we read it is then still readable
+    if (this.openCount < this.opts.maxOpenFiles) {
+      f.reader.fd = fd;
+      this.openCount++;
+    } else {
+      await closeFd(fd);
+    }
+    return f;
+  }
+
+  /** Where a newly found file starts: its committed position if one is recorded and still trustworthy, else its start (or end). */
+  private async startPosition(path: string, fd: number, st: Stats, initial: boolean): Promise<number> {
+    const candidates = this.loaded?.get(st.ino)?.filter((e) => e.dev === undefined || e.dev === st.dev) ?? [];
+    if (candidates.length > 0) {
+      const e = candidates.find((c) => c.file === path) ?? candidates[0];
+      if (e.fp !== undefined && e.fpLen !== undefined) {
+        if (e.pos <= st.size && (await fingerprintMatches(fd, st.size, { fp: e.fp, fpLen: e.fpLen }))) {
+          if (e.file !== path) this.log.info(`${e.file} is now ${path}: resuming at ${e.pos}`);
+          return e.pos;
+        }
+        this.log.warn(`stale position for ${path} (recorded ${e.pos} for ${e.file}, file is ${st.size} bytes, ${e.pos > st.size ? 'offset beyond its end' : 'its first bytes changed'}): reading it from its start`);
+        return 0;
+      }
+      // written by Apache Flume: no fingerprint, so inode and path must both agree, as Flume requires
+      if (e.file === path && e.pos <= st.size) {
+        this.log.info(`${path}: resuming at ${e.pos} from a Flume position entry (inode and path match)`);
+        return e.pos;
+      }
+      if (e.file === path) {
+        this.log.warn(`stale position for ${path} (recorded ${e.pos}, file is ${st.size} bytes): reading it from its start`);
+      } else {
+        this.log.info(`${path}: inode ${st.ino} was recorded for ${e.file}; without a fingerprint it cannot be trusted, reading from the start`);
+      }
+      return 0;
+    }
+    if (initial && (this.opts.skipToEnd || (this.opts.skipToEndOnFirstStart && !this.positionsExisted))) {
+      return lineStartBefore(fd, st.size);
+    }
+    return 0;
+  }
+
+  private setPath(f: Tracked, path: string): void {
+    if (this.byPath.get(f.path) === f) this.byPath.delete(f.path);
+    f.path = path;
+    this.byPath.set(path, f);
+    const h: Record<string, string> = {};
+    if (f.group !== null) Object.assign(h, this.opts.groupHeaders[f.group]);
+    if (this.opts.fileHeader) h[this.opts.fileHeaderKey] = path;
+    f.headers = h;
+    f.hasHeaders = Object.keys(h).length > 0;
+  }
+
+  /** Stat every file: truncation, deletion, growth, fingerprint. */
+  private async checkFiles(): Promise<void> {
+    this.lastCheck = Date.now();
+    for (const f of [...this.files.values()]) {
+      if (this.stopping) return;
+      if (f.released) continue;
+      let st: Stats;
+      if (f.reader.fd !== null) {
+        try {
+          st = await fstatP(f.reader.fd);
+        } catch {
+          continue;
+        }
+        if (st.nlink === 0 && !f.deleted) {
+          f.deleted = true;
+          f.hint = true;
+        }
+      } else {
+        try {
+          st = await statP(f.path);
+        } catch {
+          if (!f.listed) this.forget(f, 'it vanished while closed');
+          else this.needList = true;
+          continue;
+        }
+        if (identityKey(st.dev, st.ino) !== f.key) {
+          this.needList = true;
+          if (!f.listed) this.forget(f, 'it was replaced while closed');
+          continue;
+        }
+      }
+      await this.observe(f, st);
+    }
+  }
+
+  private async observe(f: Tracked, st: Stats): Promise<void> {
+    const fd = f.reader.fd;
+    let truncated = st.size < f.reader.readAt;
+    if (!truncated && fd !== null && st.size !== f.size && f.fp.fpLen > 0) {
+      // size changed: make sure it is still the content we fingerprinted (truncated and regrown past our offset?)
+      truncated = !(await fingerprintMatches(fd, st.size, f.fp).catch(() => true));
+    }
+    if (truncated) {
+      this.log.warn(`${f.path} was truncated (now ${st.size} bytes, we were at ${f.reader.readAt}): reading it again from its start`);
+      f.reader.reset(0);
+      f.gen++;
+      f.committed = 0;
+      f.fp = EMPTY_FINGERPRINT;
+      f.hint = true;
+      this.posDirty = true;
+    }
+    if (st.size !== f.size) {
+      f.lastChange = Date.now();
+      f.size = st.size;
+    }
+    if (st.size > f.reader.readAt) f.hint = true;
+    if (fd !== null && f.fp.fpLen < FINGERPRINT_BYTES && st.size > f.fp.fpLen) {
+      f.fp = await fingerprintOf(fd, st.size).catch(() => f.fp);
+    }
+  }
+
+  /** Drop a file we can no longer read; what we never read of it is counted as abandoned. */
+  private forget(f: Tracked, why: string): void {
+    const lost = Math.max(0, f.size - f.reader.pos);
+    if (lost > 0) {
+      this.counters.inc('BytesAbandoned', lost);
+      this.log.warn(`${f.path}: ${why}; ${lost} unread bytes could not be read`);
+    }
+    void this.closeFile(f);
+    f.released = true;
+    if (this.byPath.get(f.path) === f) this.byPath.delete(f.path);
+    if (f.queue.length === 0) this.files.delete(f.key);
+    this.posDirty = true;
+  }
+
+  // ---- reading ---------------------------------------------------------------
+
+  private order(): Tracked[] {
+    const all = [...this.files.values()].filter((f) => !f.released);
+    // rotated-away and deleted files first: finish the old file before the new one
+    const away = all.filter((f) => !f.listed || f.deleted);
+    const live = all.filter((f) => f.listed && !f.deleted);
+    if (live.length > 0) {
+      const s = this.roundStart++ % live.length;
+      return [...away, ...live.slice(s), ...live.slice(0, s)];
+    }
+    return away;
+  }
+
+  private async readRound(): Promise<boolean> {
+    const batchMax = Math.max(1, Math.min(this.opts.batchSize, this.deps.processor.maxBatch));
+    let progressed = false;
+    for (const f of this.order()) {
+      if (this.stopping || this.failing > 0) break;
+      if (!f.hint || f.released) continue;
+      if (f.reader.fd === null && !(await this.ensureOpen(f))) continue;
+      let batches = 0;
+      while (batches < this.opts.maxBatchCount && !this.stopping && this.failing === 0) {
+        await this.slot();
+        if (this.stopping || this.failing > 0) break;
+        const seq = f.changeSeq;
+        const events: FlumeEvent[] = [];
+        const before = f.reader.pos;
+        const res = await f.reader.read(batchMax, this.sinkFor(f, events));
+        f.lastRead = Date.now();
+        this.syncReaderCounters(f);
+        if (events.length > 0 || f.reader.pos !== before) {
+          this.submit(f, events);
+          progressed = true;
+          f.lastChange = f.lastRead;
+        }
+        if (events.length > 0) batches++;
+        if (res.error) {
+          this.counters.inc('EventReadFail');
+          this.log.rateLimited('warn', `taildir-read:${f.path}`, `reading ${f.path} failed: ${res.error.message}`);
+          f.hint = false;
+          break;
+        }
+        if (res.eof) {
+          if (f.changeSeq === seq) f.hint = false;
+          if (f.reader.readAt > f.size) f.size = f.reader.readAt;
+          break;
+        }
+      }
+    }
+    return progressed;
+  }
+
+  private sinkFor(f: Tracked, events: FlumeEvent[]): LineSink {
+    const offsets = this.opts.byteOffsetHeader;
+    return (body, offset, mark) => {
+      const headers: Record<string, string> = f.hasHeaders ? { ...f.headers } : {};
+      if (offsets) headers.byteoffset = String(offset);
+      if (mark) headers[mark.key] = mark.value;
+      events.push({ headers, body });
+    };
+  }
+
+  private syncReaderCounters(f: Tracked): void {
+    const r = f.reader;
+    if (r.bytesRead) this.counters.inc('BytesRead', r.bytesRead);
+    if (r.linesSplit) this.counters.inc('LinesSplit', r.linesSplit);
+    if (r.linesTruncated) this.counters.inc('LinesTruncated', r.linesTruncated);
+    r.bytesRead = r.linesSplit = r.linesTruncated = 0;
+  }
+
+  /** Get a descriptor for `f` within the budget, closing a caught-up idle file if needed. */
+  private async ensureOpen(f: Tracked): Promise<boolean> {
+    if (this.openCount >= this.opts.maxOpenFiles) {
+      let victim: Tracked | undefined;
+      for (const o of this.files.values()) {
+        // only files we can open again by path: listed, not deleted, nothing buffered or hinted
+        if (o === f || o.reader.fd === null || !o.listed || o.deleted || o.released || o.hint) continue;
+        if (!victim || o.lastRead < victim.lastRead) victim = o;
+      }
+      if (!victim) return false;
+      await this.closeFile(victim);
+    }
+    let fd: number;
+    try {
+      fd = await openRead(f.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.needList = true;
+        if (!f.listed) this.forget(f, 'it vanished before it could be reopened');
+      } else {
+        this.counters.inc('EventReadFail');
+        this.log.rateLimited('warn', `taildir-open:${f.path}`, `cannot open ${f.path}: ${(err as Error).message}`);
+      }
+      f.hint = false;
+      return false;
+    }
+    const st = await fstatP(fd).catch(() => null);
+    if (!st || identityKey(st.dev, st.ino) !== f.key || !(await fingerprintMatches(fd, st.size, f.fp).catch(() => false))) {
+      // the path holds another file now; the listing will pick it up as new
+      await closeFd(fd);
+      this.needList = true;
+      f.hint = false;
+      if (!f.listed || (st && identityKey(st.dev, st.ino) === f.key)) this.forget(f, 'it was replaced while closed');
+      return false;
+    }
+    f.reader.fd = fd;
+    this.openCount++;
+    await this.observe(f, st);
+    return true;
+  }
+
+  private async closeFile(f: Tracked): Promise<void> {
+    if (f.reader.fd === null) return;
+    this.openCount--;
+    await f.reader.close();
+  }
+
+  // ---- channel ---------------------------------------------------------------
+
+  private slot(): Promise<void> {
+    if (this.inFlight < this.maxInFlight || this.stopping) return Promise.resolve();
+    return new Promise((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  /** Puts the batch (several may be in flight); its position counts once it and every earlier batch of the file committed. */
+  private submit(f: Tracked, events: FlumeEvent[]): void {
+    const entry: Pending = { gen: f.gen, end: f.reader.pos, done: false };
+    f.queue.push(entry);
+    if (events.length === 0) {
+      entry.done = true;
+      this.advance(f);
+      return;
+    }
+    this.inFlight++;
+    this.counters.inc('EventReceivedCount', events.length);
+    this.counters.inc('AppendBatchReceivedCount');
+    const p = this.put(events).then((ok) => {
+      if (ok) {
+        entry.done = true;
+        this.counters.inc('EventAcceptedCount', events.length);
+        this.counters.inc('AppendBatchAcceptedCount');
+        this.advance(f);
+      }
+    }).finally(() => {
+      this.inFlight--;
+      this.puts.delete(p);
+      this.slotWaiters.shift()?.();
+    });
+    this.puts.add(p);
+  }
+
+  /** Retries a batch until the channel takes it (or the source stops); reading pauses meanwhile. */
+  private async put(events: FlumeEvent[]): Promise<boolean> {
+    let attempt = 0;
+    try {
+      for (;;) {
+        try {
+          await this.deps.processor.process(events);
+          return true;
+        } catch (err) {
+          this.counters.inc('ChannelWriteFail');
+          if (attempt === 0) this.failing++;
+          attempt++;
+          const full = err instanceof ChannelFullError;
+          this.log.rateLimited('warn', `taildir-put:${this.name}`,
+            `${full ? 'channel is full' : 'channel put failed'} (${(err as Error).message}); pausing reading and retrying the batch of ${events.length}`);
+          if (this.stopping) return false;
+          await this.sleep(Math.min(attempt * this.opts.backoffSleepIncrement, this.opts.maxBackoffSleep), false);
+          if (this.stopping) return false;
+        }
+      }
+    } finally {
+      if (attempt > 0) {
+        this.failing--;
+        if (this.failing === 0) this.wakeAll();
+      }
+    }
+  }
+
+  private advance(f: Tracked): void {
+    while (f.queue.length > 0 && f.queue[0].done) {
+      const e = f.queue.shift()!;
+      if (e.gen === f.gen && e.end !== f.committed) {
+        f.committed = e.end;
+        this.posDirty = true;
+      }
+    }
+    if (f.released && f.queue.length === 0 && this.files.get(f.key) === f) {
+      this.files.delete(f.key);
+      this.posDirty = true;
+      // a new file may have been waiting for this inode's entry to go
+      this.needList = true;
+    }
+  }
+
+  // ---- idle files, finished files, positions ---------------------------------
+
+  private async housekeeping(): Promise<void> {
+    const now = Date.now();
+    for (const f of [...this.files.values()]) {
+      if (f.released || f.hint) continue;
+      const caughtUp = f.reader.readAt >= f.size;
+      const idleFor = now - f.lastChange;
+      if (caughtUp && (f.deleted || (!f.listed && idleFor >= this.opts.idleTimeout))) {
+        // finished for good: its last partial line is delivered rather than lost, then it is let go
+        const events: FlumeEvent[] = [];
+        f.reader.flushPartial(this.sinkFor(f, events));
+        if (events.length > 0) this.submit(f, events);
+        this.log.info(`${f.path}: ${f.deleted ? 'deleted' : 'rotated away'} and read to its end; released`);
+        await this.closeFile(f);
+        f.released = true;
+        if (this.byPath.get(f.path) === f) this.byPath.delete(f.path);
+        this.advance(f);
+      } else if (f.reader.fd !== null && f.listed && !f.deleted && caughtUp && idleFor >= this.opts.idleTimeout) {
+        await this.closeFile(f);
+      }
+    }
+    if (this.posDirty && now - this.lastPosWrite >= this.opts.writePosInterval) {
+      this.lastPosWrite = now;
+      this.writePositions().catch((err) => {
+        this.log.rateLimited('error', `taildir-pos:${this.name}`, `cannot write positions to ${this.store.path}: ${(err as Error).message}`);
+      });
+    }
+  }
+
+  private writePositions(): Promise<void> {
+    this.posDirty = false;
+    const entries: PositionEntry[] = [];
+    for (const f of this.files.values()) {
+      entries.push({ inode: f.ino, pos: f.committed, file: f.path, dev: f.dev, fp: f.fp.fp, fpLen: f.fp.fpLen });
+    }
+    return this.store.save(entries);
+  }
+
+  private fileDetails(): { path: string; lag: number; offset: number; size: number }[] {
+    const out = [];
+    for (const f of this.files.values()) {
+      const size = Math.max(f.size, f.reader.readAt);
+      out.push({ path: f.path, lag: Math.max(0, size - f.committed), offset: f.committed, size });
+    }
+    return out;
+  }
+}
+
+function statP(path: string): Promise<Stats> {
+  return new Promise((resolve, reject) => stat(path, (err, st) => (err ? reject(err) : resolve(st))));
+}
+
+/** For a start at the end of an existing file: the start of its last, still unfinished line (or the end). */
+async function lineStartBefore(fd: number, size: number): Promise<number> {
+  if (size === 0) return 0;
+  const len = Math.min(size, 64 * 1024);
+  const buf = Buffer.alloc(len);
+  const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, len, size - len, (err, got) => (err ? reject(err) : resolve(got))));
+  const nl = buf.subarray(0, n).lastIndexOf(0x0a);
+  return nl < 0 ? size : size - len + nl + 1;
+}
