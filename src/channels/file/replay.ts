@@ -1,0 +1,246 @@
+/**
+ * Rebuilds the backlog from the segments (and the checkpoint when usable).
+ *
+ * Rules (docs/file-channel.md):
+ * - Event frames become pending when the Commit frame of their batch is read.
+ *   Event frames after the last Commit/Take frame of the LAST segment are a
+ *   batch torn by a crash: they are truncated away (never acknowledged).
+ * - Invalid bytes before a later valid frame are corruption: skipped, counted
+ *   and reported with file and offset; the scan goes on.
+ * - A Take frame removes its spans from the backlog. Takes are always written
+ *   after the events they take, so replaying whatever segments remain (after
+ *   deletions) is always correct; the checkpoint only lets replay start later.
+ */
+import { ftruncateSync, openSync, closeSync, fsyncSync } from 'node:fs';
+import { FlumeError } from '../../core/errors.ts';
+import type { CheckpointData, Sample } from './checkpoint.ts';
+import { decodeTake, eventPutTime, FORMAT_VERSION, FrameType, fmtPos, offOf, pos, segOf, type Range } from './framing.ts';
+import { clipBelow, insertRange, subtractRange } from './ranges.ts';
+import { scanSegment } from './scan.ts';
+import { listSegments, readSegmentHeader, type SegmentFile } from './segment.ts';
+import { unlinkSync } from 'node:fs';
+
+/** A sample of put times at most every this many bytes of log, so OldestEventAgeMs needs no per-event memory. */
+export const SAMPLE_EVERY = 256 * 1024;
+
+export class UnsupportedFormatError extends FlumeError {
+  constructor(readonly path: string, version: number) {
+    super('CHANNEL_FORMAT', `${path} was written by a newer flume-tail (format version ${version}, this one reads up to ${FORMAT_VERSION}); upgrade flume-tail or move the channel dirs away`);
+  }
+}
+
+export interface ReplayProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  events: number;
+}
+
+export interface ReplayOptions {
+  dataDirs: readonly string[];
+  checkpoint?: CheckpointData;
+  /** inspect/verify: never truncate or delete (the dirs may belong to a running agent). */
+  readOnly: boolean;
+  onProgress?(p: ReplayProgress): void;
+  onCorrupt?(path: string, off: number, length: number, reason: string): void;
+  onTruncate?(path: string, off: number, length: number): void;
+  onNote?(msg: string): void;
+}
+
+export interface SegmentInfo extends SegmentFile {
+  headerSize: number;
+  createdAt: number;
+}
+
+export interface ReplayResult {
+  segments: SegmentInfo[];
+  /** Pending spans, sorted; the last one may end at `end` (the unread tail). */
+  ranges: Range[];
+  size: number;
+  /** Position after the last sealed frame: where the next write goes in the last segment. */
+  end: number;
+  samples: Sample[];
+  usedCheckpoint: boolean;
+  /** Why the checkpoint was not used, when one was given. */
+  fullReplayReason?: string;
+  corruptRegions: number;
+  truncatedBytes: number;
+  bytesScanned: number;
+  eventsReplayed: number;
+}
+
+export function replayLog(o: ReplayOptions): ReplayResult {
+  const listed = listSegments(o.dataDirs, (p) => o.onNote?.(`duplicate segment id ignored: ${p}`));
+  const segments: SegmentInfo[] = [];
+  let corruptRegions = 0;
+  for (const s of listed) {
+    const h = readSegmentHeader(s.path);
+    if (h.ok) {
+      if (h.header.version > FORMAT_VERSION) throw new UnsupportedFormatError(s.path, h.header.version);
+      segments.push({ ...s, headerSize: h.header.headerSize, createdAt: h.header.createdAt });
+      continue;
+    }
+    const isLast = s === listed[listed.length - 1];
+    if (isLast && s.size <= 40) {
+      // a roll torn by a crash: the file exists but its header never reached the disk; it holds no data
+      if (!o.readOnly) unlinkSync(s.path);
+      o.onNote?.(`${s.path}: empty segment with an incomplete header${o.readOnly ? '' : ' removed'}`);
+      continue;
+    }
+    corruptRegions++;
+    o.onCorrupt?.(s.path, 0, 40, `segment header: ${h.reason}`);
+    segments.push({ ...s, headerSize: 40, createdAt: 0 });
+  }
+
+  let ranges: Range[] = [];
+  let size = 0;
+  let samples: Sample[] = [];
+  let startSeg = 0;
+  let startOff = segments[0]?.headerSize ?? 0;
+  let usedCheckpoint = false;
+  let fullReplayReason: string | undefined;
+  const ck = o.checkpoint;
+  if (ck) {
+    const seg = segments.findIndex((s) => s.id === segOf(ck.end));
+    if (seg < 0) fullReplayReason = `checkpoint refers to segment ${segOf(ck.end)}, which is gone`;
+    else if (segments[seg].size < offOf(ck.end)) fullReplayReason = `checkpoint position ${fmtPos(ck.end)} is past the end of ${segments[seg].path}`;
+    else {
+      usedCheckpoint = true;
+      startSeg = seg;
+      startOff = offOf(ck.end);
+      ranges = ck.ranges.map((r) => ({ start: r.start, end: r.end }));
+      if (segments.length) clipBelow(ranges, pos(segments[0].id, 0));
+      size = ck.size;
+      samples = ck.samples.slice();
+    }
+  }
+
+  let bytesTotal = 0;
+  for (let i = startSeg; i < segments.length; i++) bytesTotal += segments[i].size - (i === startSeg ? startOff : 0);
+  let bytesDone = 0;
+  let eventsReplayed = 0;
+  let lastReport = Date.now();
+  const progress = (n: number): void => {
+    bytesDone += n;
+    const now = Date.now();
+    if (now - lastReport >= 1000) {
+      lastReport = now;
+      o.onProgress?.({ bytesDone, bytesTotal, events: eventsReplayed });
+    }
+  };
+
+  let truncatedBytes = 0;
+  let extendFrom = NaN; // the last range may grow over a new batch only if nothing but clean frames lie between
+  let end = pos(segments[startSeg]?.id ?? 1, startOff);
+
+  for (let i = startSeg; i < segments.length; i++) {
+    const s = segments[i];
+    const from = i === startSeg ? startOff : s.headerSize;
+    const isLast = i === segments.length - 1;
+    let pieceStart = -1;
+    let pieceEnd = -1;
+    let pieces: Range[] = [];
+    let pendingCount = 0;
+    let batchSampled = false;
+    let sealEnd = from;
+    const corrupt: { off: number; length: number; reason: string }[] = [];
+    const commit = (): void => {
+      if (pieceStart >= 0) pieces.push({ start: pieceStart, end: pieceEnd });
+      for (const p of pieces) {
+        const last = ranges[ranges.length - 1];
+        if (last && last.end === extendFrom && p.start >= extendFrom) last.end = p.end;
+        else insertRange(ranges, p);
+        extendFrom = ranges[ranges.length - 1].end;
+      }
+      size += pendingCount;
+      eventsReplayed += pendingCount;
+      pieces = [];
+      pieceStart = -1;
+      pendingCount = 0;
+      batchSampled = false;
+    };
+    const r = scanSegment(s.path, from, {
+      frame(type, buf, at, length, off, fend) {
+        if (type === FrameType.Event) {
+          const p = pos(s.id, off);
+          if (pieceStart < 0) pieceStart = p;
+          pieceEnd = pos(s.id, fend);
+          pendingCount++;
+          if (!batchSampled) {
+            batchSampled = true;
+            const lastSample = samples[samples.length - 1];
+            if (!lastSample || p - lastSample[0] >= SAMPLE_EVERY) samples.push([p, eventPutTime(buf, at)]);
+          }
+        } else if (type === FrameType.Commit) {
+          pieceEnd = pos(s.id, fend);
+          commit();
+          sealEnd = fend;
+        } else if (type === FrameType.Take) {
+          const t = decodeTake(buf, at);
+          for (const r of t.ranges) subtractRange(ranges, r);
+          size = Math.max(0, size - t.count);
+          sealEnd = fend;
+        }
+        // unknown frame types (a newer minor format) are skipped: their CRC proved them whole
+        void length;
+      },
+      corrupt(off, length, reason) {
+        corrupt.push({ off, length, reason });
+        if (pieceStart >= 0) pieces.push({ start: pieceStart, end: pieceEnd });
+        pieceStart = -1;
+        extendFrom = NaN;
+      },
+    }, progress);
+    if (r.trailing && !isLast) corrupt.push(r.trailing);
+    if (isLast) {
+      // events after the last seal: a torn batch, never acknowledged
+      pieces = [];
+      pieceStart = -1;
+      pendingCount = 0;
+      const tornLen = r.fileSize - sealEnd;
+      if (tornLen > 0) {
+        truncatedBytes += tornLen;
+        o.onTruncate?.(s.path, sealEnd, tornLen);
+        if (!o.readOnly) {
+          const fd = openSync(s.path, 'r+');
+          try {
+            ftruncateSync(fd, sealEnd);
+            fsyncSync(fd);
+          } finally {
+            closeSync(fd);
+          }
+          s.size = sealEnd;
+        }
+      }
+      end = pos(s.id, sealEnd);
+    } else if (pendingCount > 0 || pieces.length > 0) {
+      // a batch whose Commit frame is damaged, in a sealed segment: the writer went on, so it was committed
+      commit();
+    }
+    for (const c of corrupt) {
+      if (isLast && c.off >= sealEnd) continue; // part of the torn tail
+      corruptRegions++;
+      o.onCorrupt?.(s.path, c.off, c.length, c.reason);
+    }
+  }
+  o.onProgress?.({ bytesDone: bytesTotal, bytesTotal, events: eventsReplayed });
+
+  // drop put-time samples that only describe consumed data (keep the last one at or before the head)
+  const head = ranges.length ? ranges[0].start : end;
+  let k = 0;
+  while (k + 1 < samples.length && samples[k + 1][0] <= head) k++;
+  samples = samples.slice(k);
+
+  return {
+    segments,
+    ranges,
+    size,
+    end,
+    samples,
+    usedCheckpoint,
+    ...(fullReplayReason ? { fullReplayReason } : {}),
+    corruptRegions,
+    truncatedBytes,
+    bytesScanned: bytesDone,
+    eventsReplayed,
+  };
+}

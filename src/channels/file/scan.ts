@@ -1,0 +1,97 @@
+/**
+ * Sequential, synchronous scan of one segment in large reads: every frame is
+ * checked (magic, length, CRC) and handed to a visitor; runs of bytes that are
+ * not valid frames are reported as regions. Used by replay, inspect and verify.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { checkFrame, FRAME_HEADER_SIZE, FRAME_MAGIC } from './framing.ts';
+
+export interface ScanVisitor {
+  /** A valid frame; `buf` is only valid during the call. `off`/`end` are file offsets. */
+  frame(type: number, buf: Buffer, payloadAt: number, length: number, off: number, end: number): void;
+  /** Bytes `[off, off + length)` hold no valid frame, and a valid frame follows them. */
+  corrupt(off: number, length: number, reason: string): void;
+}
+
+export interface ScanResult {
+  fileSize: number;
+  /** Offset just after the last valid frame (or the start offset). */
+  validEnd: number;
+  /** Invalid bytes running to the end of the file (a torn tail, or corruption with nothing valid after it). */
+  trailing?: { off: number; length: number; reason: string };
+}
+
+const MAGIC = Buffer.from([FRAME_MAGIC & 0xff, FRAME_MAGIC >> 8]);
+export const SCAN_CHUNK = 8 << 20;
+
+export function scanSegment(path: string, from: number, visitor: ScanVisitor, onBytes?: (n: number) => void): ScanResult {
+  const fd = openSync(path, 'r');
+  try {
+    const fileSize = fstatSync(fd).size;
+    let buf = Buffer.allocUnsafe(SCAN_CHUNK);
+    let bufStart = 0;
+    let bufLen = 0;
+    const load = (off: number, need: number): void => {
+      if (need > buf.length) buf = Buffer.allocUnsafe(need);
+      const want = Math.min(buf.length, fileSize - off);
+      let got = 0;
+      while (got < want) {
+        const n = readSync(fd, buf, got, want - got, off + got);
+        if (n === 0) break;
+        got += n;
+      }
+      onBytes?.(Math.max(0, off + got - (bufStart + bufLen)));
+      bufStart = off;
+      bufLen = got;
+    };
+    let off = from;
+    let validEnd = from;
+    let badStart = -1;
+    let badReason = '';
+    while (off < fileSize) {
+      if (off < bufStart || off + FRAME_HEADER_SIZE > bufStart + bufLen) {
+        if (fileSize - off >= FRAME_HEADER_SIZE || off < bufStart) load(off, FRAME_HEADER_SIZE);
+      }
+      let r = checkFrame(buf, off - bufStart, bufLen);
+      if (r.kind === 'short') {
+        if (off + r.need <= fileSize) {
+          load(off, r.need);
+          continue;
+        }
+        r = { kind: 'bad', reason: off + FRAME_HEADER_SIZE > fileSize ? 'truncated frame header' : 'frame runs past the end of the file' };
+      }
+      if (r.kind === 'ok') {
+        if (badStart >= 0) {
+          visitor.corrupt(badStart, off - badStart, badReason);
+          badStart = -1;
+        }
+        const end = off + FRAME_HEADER_SIZE + r.length;
+        visitor.frame(r.type, buf, off - bufStart + FRAME_HEADER_SIZE, r.length, off, end);
+        off = end;
+        validEnd = end;
+        continue;
+      }
+      if (badStart < 0) {
+        badStart = off;
+        badReason = r.reason;
+      }
+      // step over: the next candidate is the next place the frame magic appears (at candidate + 4)
+      let next = -1;
+      for (;;) {
+        const j = buf.indexOf(MAGIC, Math.max(0, off + 1 - bufStart) + 4);
+        if (j >= 0 && j - 4 + bufStart > off) {
+          next = bufStart + j - 4;
+          break;
+        }
+        const scanned = bufStart + bufLen;
+        if (scanned >= fileSize) break;
+        load(Math.max(off + 1, scanned - FRAME_HEADER_SIZE), FRAME_HEADER_SIZE);
+      }
+      off = next >= 0 ? next : fileSize;
+    }
+    const trailing = badStart >= 0 ? { off: badStart, length: fileSize - badStart, reason: badReason } : undefined;
+    return { fileSize, validEnd, ...(trailing ? { trailing } : {}) };
+  } finally {
+    closeSync(fd);
+  }
+}

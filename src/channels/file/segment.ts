@@ -1,0 +1,91 @@
+/**
+ * Segment files: `log-<id>.wal` spread round-robin over the data dirs (id mod
+ * number of dirs). Ids only grow, so the log order is the id order across
+ * every dir, and a fully consumed segment is deleted as a whole.
+ */
+import { closeSync, fsyncSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeSegmentHeader, encodeSegmentHeader, SEGMENT_HEADER_SIZE } from './framing.ts';
+
+const NAME = /^log-(\d+)\.wal$/;
+
+export function segmentName(id: number): string {
+  return `log-${String(id).padStart(10, '0')}.wal`;
+}
+
+export interface SegmentFile {
+  id: number;
+  dir: string;
+  path: string;
+  /** Bytes in the file (for the active segment: bytes written so far). */
+  size: number;
+}
+
+/** Every segment in `dirs`, sorted by id. A duplicate id (same id in two dirs) keeps the first and reports the other. */
+export function listSegments(dirs: readonly string[], onDuplicate?: (path: string) => void): SegmentFile[] {
+  const byId = new Map<number, SegmentFile>();
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    for (const name of names) {
+      const m = NAME.exec(name);
+      if (!m) continue;
+      const id = Number(m[1]);
+      const path = join(dir, name);
+      if (byId.has(id)) {
+        onDuplicate?.(path);
+        continue;
+      }
+      byId.set(id, { id, dir, path, size: statSync(path).size });
+    }
+  }
+  return [...byId.values()].sort((a, b) => a.id - b.id);
+}
+
+/** The header of a segment file, or why it cannot be used. */
+export function readSegmentHeader(path: string): ReturnType<typeof decodeSegmentHeader> {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(SEGMENT_HEADER_SIZE);
+    const n = readSync(fd, b, 0, b.length, 0);
+    return decodeSegmentHeader(b.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** fsync a directory so a created, renamed or deleted entry survives a crash (a no-op where dirs cannot be opened). */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw err;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Creates segment `id` in `dir` with its header on disk (file and dir entry fsync'ed); returns its open fd. */
+export function createSegment(dir: string, id: number, now = Date.now()): { fd: number; path: string } {
+  const path = join(dir, segmentName(id));
+  const fd = openSync(path, 'wx+');
+  try {
+    const h = encodeSegmentHeader(id, now);
+    writeSync(fd, h, 0, h.length, 0);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    unlinkSync(path);
+    throw err;
+  }
+  fsyncDir(dir);
+  return { fd, path };
+}
