@@ -44,7 +44,7 @@ function parsePrometheus(text: string): Map<string, Family> {
       const series = `${m[1]}${JSON.stringify(labels)}`;
       if (seenSeries.has(series)) fail('duplicate series');
       seenSeries.add(series);
-      families.get(current)!.samples.push({ name: m[1], labels, value: v });
+      families.get(current!)!.samples.push({ name: m[1], labels, value: v });
     } else {
       fail('not HELP, TYPE or a sample');
     }
@@ -60,7 +60,7 @@ const snap: AgentSnapshot = {
       details: { files: [{ path: '/var/log/we"ird\\name\n.log', lag: 4096, offset: 10, size: 4106 }] } },
     { kind: 'CHANNEL', name: 'c1', type: 'memory', counters: { ChannelSize: 25, ChannelCapacity: 100, ChannelFillPercentage: 25, EventPutSuccessCount: 60 } },
     { kind: 'CHANNEL', name: 'c2', type: 'file', counters: { ChannelSize: 3, ChannelCapacity: 0, ChannelFillPercentage: Number.MAX_VALUE, ChannelBytesOnDisk: 1.5e9, 'Weird-Key%x': 7 } },
-    { kind: 'SINK', name: 'k1', type: 'http', counters: { EventDrainSuccessCount: 35, BackoffMs: 500, RetryCount: 2 } },
+    { kind: 'SINK', name: 'k1', type: 'http', counters: { EventDrainSuccessCount: 35, BackoffMs: 500, RetryCount: 2, ConsecutiveFailures: 2, EventsDropped: 1, ResponseCount5xx: 2 } },
   ],
 };
 
@@ -88,7 +88,10 @@ test('monotonic counters end in _total and are typed counter; point-in-time valu
   assert.is(f.get('flume_sink_event_drain_success_total')?.samples[0].value, 35);
   assert.is(f.get('flume_source_open_connection_count')?.type, 'gauge');
   assert.is(f.get('flume_sink_backoff_ms')?.type, 'gauge');
-  assert.is(f.get('flume_sink_retry_count')?.type, 'gauge');
+  assert.is(f.get('flume_sink_retry_total')?.type, 'counter');
+  assert.is(f.get('flume_sink_consecutive_failures')?.type, 'gauge');
+  assert.is(f.get('flume_sink_events_dropped_total')?.type, 'counter');
+  assert.is(f.get('flume_sink_responses_5xx_total')?.samples[0].value, 2);
 });
 
 test('odd counter names are sanitised; label values are escaped and parse back to the original', () => {
@@ -101,6 +104,8 @@ test('odd counter names are sanitised; label values are escaped and parse back t
   assert.is(metricName('SINK', 'EventDrainSuccessCount', true), 'flume_sink_event_drain_success_total');
   assert.is(metricName('CHANNEL', 'ChannelFillPercentage', false), 'flume_channel_fill_percentage');
   assert.is(metricName('SOURCE', '9Lives', false), 'flume_source__9_lives');
+  assert.is(metricName('CHANNEL', 'FsyncLatencyP99Us', false), 'flume_channel_fsync_latency_p99_us');
+  assert.is(metricName('SINK', 'ResponseCount5xx', true), 'flume_sink_responses_5xx_total');
 });
 
 test('the agent is named once', () => {

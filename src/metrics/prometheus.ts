@@ -13,9 +13,12 @@ import type { AgentSnapshot } from './snapshot.ts';
  * requires, even when several components share it.
  */
 
-/** Monotonic: names ending in Count/Fail/Skipped, except these point-in-time values. */
-const GAUGE_EXCEPTIONS = new Set(['OpenConnectionCount', 'RetryCount']);
-const COUNTER_SUFFIX = /(Count|Fail|Skipped)$/;
+/**
+ * Monotonic: Flume's `…Count`/`…Fail` and our `…Skipped`/`…Dropped`/
+ * `…DeadLettered`/`ResponseCount…`, except the point-in-time values below.
+ */
+const GAUGE_EXCEPTIONS = new Set(['OpenConnectionCount']);
+const COUNTER_NAME = /(Count|Fail|Skipped|Dropped|DeadLettered)$|^ResponseCount/;
 
 /** HELP lines for the attributes whose meaning is not obvious from the name. */
 const HELP: Record<string, string> = {
@@ -49,7 +52,7 @@ export function toPrometheus(s: AgentSnapshot): string {
   for (const c of s.components) {
     const labels = { component: c.name, type: c.type };
     for (const [key, value] of Object.entries(c.counters)) {
-      const counter = COUNTER_SUFFIX.test(key) && !GAUGE_EXCEPTIONS.has(key);
+      const counter = COUNTER_NAME.test(key) && !GAUGE_EXCEPTIONS.has(key);
       const name = metricName(c.kind, key, counter);
       add(name, counter ? 'counter' : 'gauge', HELP[key] ?? `Flume ${c.kind.toLowerCase()} attribute ${key}.`, labels, value);
     }
@@ -80,9 +83,9 @@ function kindPrefix(kind: ComponentKind): string {
 /** `EventPutSuccessCount` on a channel → `flume_channel_event_put_success_total`. */
 export function metricName(kind: ComponentKind, key: string, counter: boolean): string {
   const prefix = kindPrefix(kind);
-  let snake = sanitize(key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2').toLowerCase());
+  let snake = sanitize(key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([a-z]{2,})([0-9])/g, '$1_$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2').toLowerCase());
   if (snake.startsWith(`${prefix}_`)) snake = snake.slice(prefix.length + 1);
-  if (counter) snake = `${snake.replace(/_count$/, '')}_total`;
+  if (counter) snake = `${snake.replace(/_count$/, '').replace(/^response_count_(.*)$/, 'responses_$1')}_total`;
   return `flume_${prefix}_${snake}`;
 }
 

@@ -1,0 +1,93 @@
+import type { ComponentRates } from '../src/metrics/rates.ts';
+import type { ComponentSnapshot } from '../src/metrics/snapshot.ts';
+import { compact, duration, percent } from './format.ts';
+
+/**
+ * What a component is doing, as a colour AND a word with a symbol, so the
+ * meaning survives a monochrome terminal, a colour-blind reader and a test
+ * reading the frame.
+ */
+export type Level = 'flowing' | 'backoff' | 'failing' | 'idle' | 'stopped';
+
+export interface Status {
+  level: Level;
+  /** "● FLOWING", "◐ BACKOFF", "✖ FAILING", "○ IDLE", "■ STOPPED" */
+  label: string;
+  color: 'green' | 'yellow' | 'red' | 'gray';
+  /** why, when it is not obvious: "retry in 2.0s · 4 failures · last HTTP 503" */
+  detail: string;
+}
+
+const LOOK: Record<Level, Pick<Status, 'label' | 'color'>> = {
+  flowing: { label: '● FLOWING', color: 'green' },
+  backoff: { label: '◐ BACKOFF', color: 'yellow' },
+  failing: { label: '✖ FAILING', color: 'red' },
+  idle: { label: '○ IDLE', color: 'gray' },
+  stopped: { label: '■ STOPPED', color: 'gray' },
+};
+
+function status(level: Level, detail = ''): Status {
+  return { level, ...LOOK[level], detail };
+}
+
+/** Consecutive failures after which a sink that delivers nothing is failing, not merely backing off. */
+const FAILING_AFTER = 3;
+
+export function sinkStatus(c: ComponentSnapshot, r: ComponentRates | undefined): Status {
+  const k = c.counters;
+  if ((k.StopTime ?? 0) > 0) return status('stopped');
+  const perSec = r?.perSec ?? 0;
+  const recentErrors = r?.recentErrors ?? 0;
+  const backoffMs = k.BackoffMs ?? 0;
+  const failures = k.ConsecutiveFailures;
+  const parts: string[] = [];
+  if (backoffMs > 0) parts.push(`backoff ${duration(backoffMs)}`);
+  if (failures) parts.push(`${failures} failed in a row`);
+  if (k.LastStatus) parts.push(`last HTTP ${k.LastStatus}`);
+  if (recentErrors > 0) parts.push(`${compact(recentErrors)} errors in 10s`);
+  const detail = parts.join(' · ');
+  const failing = perSec === 0 && (failures !== undefined ? failures >= FAILING_AFTER : recentErrors > 0);
+  if (failing) return status('failing', detail);
+  if (backoffMs > 0 || (failures ?? 0) > 0 || recentErrors > 0) return status('backoff', detail);
+  return status(perSec > 0 ? 'flowing' : 'idle');
+}
+
+export function sourceStatus(c: ComponentSnapshot, r: ComponentRates | undefined): Status {
+  if ((c.counters.StopTime ?? 0) > 0) return status('stopped');
+  const perSec = r?.perSec ?? 0;
+  if ((r?.recentErrors ?? 0) > 0) {
+    const detail = `${compact(r!.recentErrors)} read errors in 10s`;
+    return status(perSec === 0 ? 'failing' : 'backoff', detail);
+  }
+  // The channel refused puts: the source is held back and retries; nothing is lost.
+  if ((r?.recentPressure ?? 0) > 0) return status('backoff', 'channel full, retrying');
+  return status(perSec > 0 ? 'flowing' : 'idle');
+}
+
+export type ChannelLevel = 'ok' | 'high' | 'full' | 'replaying';
+
+export interface ChannelStatus {
+  level: ChannelLevel;
+  label: string;
+  color: 'green' | 'yellow' | 'red';
+}
+
+/** Fill above which a channel is worth a look, and at which sources will be refused. */
+const HIGH_FILL = 75;
+const FULL_FILL = 95;
+
+export function channelStatus(c: ComponentSnapshot): ChannelStatus {
+  const replay = c.counters.ReplayProgressPercent;
+  if (replay !== undefined && replay < 100) return { level: 'replaying', label: `◐ REPLAYING ${percent(replay)}`, color: 'yellow' };
+  const fill = fillOf(c);
+  if (fill >= FULL_FILL) return { level: 'full', label: '✖ FULL', color: 'red' };
+  if (fill >= HIGH_FILL) return { level: 'high', label: '◐ HIGH', color: 'yellow' };
+  return { level: 'ok', label: '● OK', color: 'green' };
+}
+
+export function fillOf(c: ComponentSnapshot): number {
+  const k = c.counters;
+  if (k.ChannelFillPercentage !== undefined && k.ChannelFillPercentage <= 100) return k.ChannelFillPercentage;
+  const cap = k.ChannelCapacity ?? 0;
+  return cap > 0 ? ((k.ChannelSize ?? 0) * 100) / cap : 0;
+}
