@@ -64,6 +64,7 @@ interface Tracked {
   gen: number;
   queue: Pending[];
   size: number;
+  mtimeMs: number;
   /** seen in the last listing (false: rotated out of the patterns, or deleted) */
   listed: boolean;
   /** deleted while open (no links left) */
@@ -329,6 +330,7 @@ export class TaildirSource implements Source {
       gen: 0,
       queue: [],
       size: fst.size,
+      mtimeMs: fst.mtimeMs,
       listed: true,
       deleted: false,
       lastChange: now,
@@ -432,8 +434,8 @@ export class TaildirSource implements Source {
   private async observe(f: Tracked, st: Stats): Promise<void> {
     const fd = f.reader.fd;
     let truncated = st.size < f.reader.readAt;
-    if (!truncated && fd !== null && st.size !== f.size && f.fp.fpLen > 0) {
-      // size changed: make sure it is still the content we fingerprinted (truncated and regrown past our offset?)
+    if (!truncated && fd !== null && (st.size !== f.size || st.mtimeMs !== f.mtimeMs) && f.fp.fpLen > 0) {
+      // it changed: make sure it still starts with the bytes we fingerprinted (truncated and regrown past our offset?)
       truncated = !(await fingerprintMatches(fd, st.size, f.fp).catch(() => true));
     }
     if (truncated) {
@@ -445,9 +447,10 @@ export class TaildirSource implements Source {
       f.hint = true;
       this.posDirty = true;
     }
-    if (st.size !== f.size) {
+    if (st.size !== f.size || st.mtimeMs !== f.mtimeMs) {
       f.lastChange = Date.now();
       f.size = st.size;
+      f.mtimeMs = st.mtimeMs;
     }
     if (st.size > f.reader.readAt) f.hint = true;
     if (fd !== null && f.fp.fpLen < FINGERPRINT_BYTES && st.size > f.fp.fpLen) {
@@ -489,7 +492,13 @@ export class TaildirSource implements Source {
     for (const f of this.order()) {
       if (this.stopping || this.failing > 0) break;
       if (!f.hint || f.released) continue;
-      if (f.reader.fd === null && !(await this.ensureOpen(f))) continue;
+      if (f.reader.fd === null) {
+        if (!(await this.ensureOpen(f))) continue;
+      } else {
+        // a truncation seen before reading on, so we never read new content at an old offset
+        const st = await fstatP(f.reader.fd).catch(() => null);
+        if (st) await this.observe(f, st);
+      }
       let batches = 0;
       while (batches < this.opts.maxBatchCount && !this.stopping && this.failing === 0) {
         await this.slot();

@@ -1,0 +1,101 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PositionStore } from '../src/sources/taildir/positions.ts';
+import { FakeProcessor, buildSource, FAST } from './taildir.harness.ts';
+import { tempDir, until } from './helpers/poll.ts';
+
+test('reads a position file written by Apache Flume', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const p = join(dir, 'taildir_position.json');
+    writeFileSync(p, '[{"inode":2496,"pos":1024,"file":"/var/log/app.log"},{"inode":2497,"pos":0,"file":"/var/log/b.log"}]');
+    const got = await new PositionStore(p).load();
+    assert.is(got.existed, true);
+    assert.equal(got.entries, [{ inode: 2496, pos: 1024, file: '/var/log/app.log' }, { inode: 2497, pos: 0, file: '/var/log/b.log' }]);
+    writeFileSync(p, '');
+    assert.equal(await new PositionStore(p).load(), { existed: true, entries: [] });
+  } finally {
+    cleanup();
+  }
+});
+
+test('a missing file is a first start; a corrupt one is reported, not fatal', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const p = join(dir, 'pos.json');
+    assert.equal(await new PositionStore(p).load(), { existed: false, entries: [] });
+    writeFileSync(p, '[{"inode":1,"pos":');
+    const got = await new PositionStore(p).load();
+    assert.is(got.existed, true);
+    assert.equal(got.entries, []);
+    assert.match(got.problem ?? '', /not valid JSON/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('saves atomically in Flume order (inode, pos, file first) and leaves no temp file', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const p = join(dir, 'sub', 'pos.json');
+    const store = new PositionStore(p);
+    await store.save([{ fp: 'ab', inode: 7, file: '/x', pos: 3, dev: 1, fpLen: 2 }]);
+    assert.is(readFileSync(p, 'utf8'), '[{"inode":7,"pos":3,"file":"/x","dev":1,"fp":"ab","fpLen":2}]');
+    assert.not.ok(existsSync(`${p}.tmp`));
+  } finally {
+    cleanup();
+  }
+});
+
+test('the source resumes from a Flume-written entry when inode and path match', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const log = join(dir, 'app.log');
+    writeFileSync(log, 'old1\nold2\nnew1\n');
+    const pos = join(dir, 'pos.json');
+    writeFileSync(pos, JSON.stringify([{ inode: statSync(log).ino, pos: 10, file: log }]));
+    const proc = new FakeProcessor();
+    const { source } = buildSource({ filegroups: 'g', 'filegroups.g': join(dir, 'app\\.log'), positionFile: pos, ...FAST }, proc, dir);
+    await source.start();
+    await until('the line after the position', () => proc.events.length >= 1);
+    await source.stop();
+    assert.equal(proc.bodies(), ['new1']);
+    const saved = JSON.parse(readFileSync(pos, 'utf8'));
+    assert.is(saved[0].pos, 15);
+    assert.is(saved[0].inode, statSync(log).ino);
+  } finally {
+    cleanup();
+  }
+});
+
+test('positions move only after the channel committed; a full channel pauses reading and it resumes by itself', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const log = join(dir, 'app.log');
+    writeFileSync(log, Array.from({ length: 50 }, (_, i) => `l${i}\n`).join(''));
+    const proc = new FakeProcessor();
+    proc.full = true;
+    const { source } = buildSource({ filegroups: 'g', 'filegroups.g': join(dir, 'app\\.log'), batchSize: 10, ...FAST }, proc, dir);
+    await source.start();
+    await until('refused puts', () => proc.refused >= 3);
+    const refusedCalls = proc.calls;
+    await new Promise((r) => setTimeout(r, 100));
+    // paused: only the one failing batch is retried, no new batches are read and put
+    assert.ok(proc.calls - refusedCalls <= 4, `calls grew from ${refusedCalls} to ${proc.calls}`);
+    const pos = JSON.parse(readFileSync(source.positionFile, 'utf8'));
+    assert.is(pos[0].pos, 0);
+    assert.ok(source.counters.get('ChannelWriteFail') >= 3);
+    proc.full = false;
+    await until('all lines', () => proc.events.length === 50);
+    await until('position written', () => JSON.parse(readFileSync(source.positionFile, 'utf8'))[0].pos === statSync(log).size);
+    await source.stop();
+    assert.equal(new Set(proc.bodies()).size, 50);
+    assert.is(source.counters.get('EventAcceptedCount'), 50);
+  } finally {
+    cleanup();
+  }
+});
+
+test.run();

@@ -1,0 +1,111 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { appendFileSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FileReader, type LineMark } from '../src/sources/taildir/reader.ts';
+import { tempDir } from './helpers/poll.ts';
+
+interface Got { body: Buffer; offset: number; mark: LineMark }
+
+async function readAll(r: FileReader, max = 1000): Promise<Got[]> {
+  const out: Got[] = [];
+  for (;;) {
+    const res = await r.read(max, (body, offset, mark) => out.push({ body: Buffer.from(body), offset, mark }));
+    if (res.eof) return out;
+  }
+}
+
+function withFile(content: string | Buffer, fn: (path: string, fd: number) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const { dir, cleanup } = tempDir();
+    const path = join(dir, 'f.log');
+    writeFileSync(path, content);
+    const fd = openSync(path, 'r');
+    try {
+      await fn(path, fd);
+    } finally {
+      closeSync(fd);
+      cleanup();
+    }
+  };
+}
+
+test('splits on \\n, drops the \\r of \\r\\n, keeps empty lines, reports offsets', withFile('a\r\n\nbc\n', async (_p, fd) => {
+  const r = new FileReader(0, { maxLineLength: 100, longLines: 'split' });
+  r.fd = fd;
+  const got = await readAll(r);
+  assert.equal(got.map((g) => g.body.toString()), ['a', '', 'bc']);
+  assert.equal(got.map((g) => g.offset), [0, 3, 4]);
+  assert.is(r.pos, 7);
+}));
+
+test('a partial line waits for its newline, then comes whole', withFile('one\ntw', async (path, fd) => {
+  const r = new FileReader(0, { maxLineLength: 100, longLines: 'split', chunkSize: 4096 });
+  r.fd = fd;
+  let got = await readAll(r);
+  assert.equal(got.map((g) => g.body.toString()), ['one']);
+  assert.is(r.pos, 4);
+  assert.is(r.readAt, 6);
+  appendFileSync(path, 'o\nthree');
+  got = await readAll(r);
+  assert.equal(got.map((g) => g.body.toString()), ['two']);
+  assert.is(got[0].offset, 4);
+}));
+
+test('lines across many chunk boundaries come out intact', async () => {
+  const lines = Array.from({ length: 3000 }, (_, i) => `line-${i}-${'x'.repeat(i % 97)}`);
+  await withFile(lines.join('\n') + '\n', async (_p, fd) => {
+    const r = new FileReader(0, { maxLineLength: 1000, longLines: 'split', chunkSize: 4096 });
+    r.fd = fd;
+    const got = await readAll(r, 7);
+    assert.equal(got.map((g) => g.body.toString()), lines);
+  })();
+});
+
+test('invalid UTF-8 and binary bytes pass through as bytes', withFile(Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x0a, 0xc3, 0x28, 0x0a]), async (_p, fd) => {
+  const r = new FileReader(0, { maxLineLength: 100, longLines: 'split' });
+  r.fd = fd;
+  const got = await readAll(r);
+  assert.equal(got.map((g) => [...g.body]), [[0xff, 0xfe, 0x00, 0x41], [0xc3, 0x28]]);
+}));
+
+test('an over-long line is split into marked pieces; memory stays bounded', withFile('x'.repeat(25) + '\nok\n', async (_p, fd) => {
+  const r = new FileReader(0, { maxLineLength: 10, longLines: 'split', chunkSize: 4096 });
+  r.fd = fd;
+  const got = await readAll(r);
+  assert.equal(got.map((g) => g.body.toString()), ['x'.repeat(10), 'x'.repeat(10), 'x'.repeat(5), 'ok']);
+  assert.equal(got.map((g) => g.mark?.value), ['1', '2', '3', undefined]);
+  assert.equal(got.map((g) => g.offset), [0, 10, 20, 26]);
+  assert.is(r.linesSplit, 1);
+}));
+
+test('an over-long line without newline yet is split as it grows (no unbounded buffer)', withFile('y'.repeat(100_000), async (_p, fd) => {
+  const r = new FileReader(0, { maxLineLength: 1000, longLines: 'split', chunkSize: 4096 });
+  r.fd = fd;
+  const got = await readAll(r);
+  assert.is(got.length, 100);
+  assert.ok(r.buffered < 1000);
+}));
+
+test('truncate mode keeps the head of an over-long line and skips the rest', withFile('z'.repeat(5000) + '\nnext\n', async (_p, fd) => {
+  const r = new FileReader(0, { maxLineLength: 100, longLines: 'truncate', chunkSize: 4096 });
+  r.fd = fd;
+  const got = await readAll(r);
+  assert.equal(got.map((g) => g.body.length), [100, 4]);
+  assert.equal(got[0].mark, { key: 'truncated', value: 'true' });
+  assert.is(got[1].body.toString(), 'next');
+  assert.is(r.linesTruncated, 1);
+  assert.is(r.pos, 5006);
+}));
+
+test('flushPartial hands out the last unterminated line', withFile('a\nlast', async (_p, fd) => {
+  const r = new FileReader(0, { maxLineLength: 100, longLines: 'split' });
+  r.fd = fd;
+  await readAll(r);
+  const out: string[] = [];
+  assert.is(r.flushPartial((b) => out.push(b.toString())), 1);
+  assert.equal(out, ['last']);
+  assert.is(r.pos, 6);
+}));
+
+test.run();
