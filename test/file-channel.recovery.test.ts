@@ -1,0 +1,229 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { appendFileSync, existsSync, openSync, readdirSync, readFileSync, closeSync, writeSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FileChannel, type FileChannelOptions } from '../src/channels/file/file-channel.ts';
+import { inspectChannel, verifyChannel, formatVerify, formatInspect } from '../src/channels/file/inspect.ts';
+import { eventOf, type FlumeEvent } from '../src/core/event.ts';
+import { Logger } from '../src/core/log.ts';
+import { tempDir } from './helpers/poll.ts';
+
+const lines: string[] = [];
+const log = new Logger({ write: (l) => lines.push(l) }, 'debug');
+
+function open(stateDir: string, o: Partial<FileChannelOptions> = {}): FileChannel {
+  return new FileChannel(
+    { capacity: 100_000, transactionCapacity: 1000, checkpointIntervalMs: 60_000, maxFileSize: 1 << 20, minimumRequiredSpace: 0, keepAliveMs: 0, checkpointOnClose: true, ...o },
+    { name: 'c1', log, stateDir },
+  );
+}
+const ev = (from: number, n: number): FlumeEvent[] => Array.from({ length: n }, (_, i) => eventOf(`event ${from + i}`));
+const text = (es: FlumeEvent[]): string[] => es.map((e) => Buffer.from(e.body).toString());
+const range = (a: number, b: number): string[] => Array.from({ length: b - a }, (_, i) => `event ${a + i}`);
+
+async function drain(ch: FileChannel): Promise<string[]> {
+  const out: string[] = [];
+  for (;;) {
+    const t = await ch.take(1000);
+    if (!t.events.length) return out;
+    out.push(...text(t.events));
+    await t.commit();
+  }
+}
+
+function segments(ch: FileChannel): string[] {
+  return readdirSync(ch.dataDirs[0]).filter((n) => n.endsWith('.wal')).sort().map((n) => join(ch.dataDirs[0], n));
+}
+
+test('a torn record at the tail of the last segment is truncated away; acknowledged puts survive', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const ch = open(dir, { checkpointOnClose: false });
+    await ch.start();
+    await ch.put(ev(0, 10));
+    await ch.stop();
+    const seg = segments(ch).at(-1)!;
+    const good = statSync(seg).size;
+    // half of an event frame, as a crash mid-write leaves it
+    appendFileSync(seg, Buffer.from([0x11, 0x22, 0x33, 0x44, 0x7e, 0xf1, 1, 0, 200, 0, 0, 0, 9, 9, 9]));
+    const v = await verifyChannel(join(dir, 'channels', 'c1'));
+    assert.is(v.corrupt.length, 0, 'a torn tail is not corruption');
+    assert.ok(v.tornTail);
+    const again = open(dir);
+    await again.start();
+    assert.is(statSync(seg).size, good);
+    assert.equal(await drain(again), range(0, 10));
+    await again.stop();
+    assert.ok(lines.some((l) => l.includes('torn tail')));
+  } finally {
+    cleanup();
+  }
+});
+
+test('a corrupt record in the middle is skipped, counted and reported with file and offset; the rest is delivered', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const ch = open(dir, { checkpointOnClose: false });
+    await ch.start();
+    await ch.put(ev(0, 5));
+    await ch.put(ev(5, 5));
+    await ch.stop();
+    const seg = segments(ch)[0];
+    const bytes = readFileSync(seg);
+    const at = bytes.indexOf(Buffer.from('event 2'));
+    const fd = openSync(seg, 'r+');
+    writeSync(fd, Buffer.from('X'), 0, 1, at + 3);
+    closeSync(fd);
+    const v = await verifyChannel(join(dir, 'channels', 'c1', 'data'));
+    assert.is(v.corrupt.length, 1);
+    assert.is(v.corrupt[0].file, seg);
+    assert.ok(v.corrupt[0].offset < at && v.corrupt[0].offset + v.corrupt[0].length > at);
+    assert.match(formatVerify(v), 'CORRUPT');
+    const again = open(dir);
+    await again.start();
+    assert.is(again.counters.get('CorruptRecordsSkipped'), 1);
+    assert.equal(await drain(again), [...range(0, 2), ...range(3, 10)]);
+    await again.stop();
+    assert.ok(lines.some((l) => l.includes(seg) && l.includes('offset')));
+  } finally {
+    cleanup();
+  }
+});
+
+test('a record corrupted after start is skipped at take time, counted, and the channel keeps running', async () => {
+  const { dir, cleanup } = tempDir();
+  const ch = open(dir);
+  try {
+    await ch.start();
+    await ch.put(ev(0, 5));
+    const seg = segments(ch)[0];
+    const at = readFileSync(seg).indexOf(Buffer.from('event 3'));
+    const fd = openSync(seg, 'r+');
+    writeSync(fd, Buffer.from('Z'), 0, 1, at);
+    closeSync(fd);
+    assert.equal(await drain(ch), ['event 0', 'event 1', 'event 2', 'event 4']);
+    assert.is(ch.counters.get('CorruptRecordsSkipped'), 1);
+    await ch.put(ev(5, 1));
+    assert.equal(await drain(ch), ['event 5']);
+  } finally {
+    await ch.stop();
+    cleanup();
+  }
+});
+
+for (const damage of ['missing', 'corrupt', 'stale'] as const) {
+  test(`a ${damage} checkpoint falls back to a full replay without loss`, async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const ch = open(dir);
+      await ch.start();
+      await ch.put(ev(0, 20));
+      const t = await ch.take(5);
+      await t.commit();
+      await ch.stop(); // writes a checkpoint
+      const ck = join(ch.checkpointDir, 'checkpoint');
+      assert.ok(existsSync(ck));
+      if (damage === 'missing') unlinkSync(ck);
+      if (damage === 'corrupt') {
+        const b = readFileSync(ck);
+        b[b.length - 3] ^= 0xff;
+        writeFileSync(ck, b);
+      }
+      if (damage === 'stale') {
+        // a checkpoint pointing at a segment that is gone
+        const b = readFileSync(ck, 'utf8').split('\n');
+        const body = JSON.parse(b[1]);
+        body.end = 99 * 2 ** 32 + 40;
+        const { encodeCheckpoint } = await import('../src/channels/file/checkpoint.ts');
+        writeFileSync(ck, encodeCheckpoint(body));
+      }
+      const again = open(dir);
+      await again.start();
+      assert.is(again.size, 15);
+      assert.equal(await drain(again), range(5, 20));
+      await again.stop();
+    } finally {
+      cleanup();
+    }
+  });
+}
+
+test('replay from a checkpoint sees puts and takes written after it', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const ch = open(dir, { checkpointOnClose: false });
+    await ch.start();
+    await ch.put(ev(0, 10));
+    await ch.checkpoint(true);
+    await ch.put(ev(10, 10));
+    const t = await ch.take(12);
+    await t.commit();
+    await ch.stop();
+    const again = open(dir);
+    await again.start();
+    assert.is(again.counters.details!().replay && (again.counters.details!().replay as { usedCheckpoint: boolean }).usedCheckpoint, true);
+    assert.equal(await drain(again), range(12, 20));
+    await again.stop();
+  } finally {
+    cleanup();
+  }
+});
+
+test('segments roll at maxFileSize, consumed segments are deleted, and a backlog across segments survives restart', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const ch = open(dir, { maxFileSize: 4096 });
+    await ch.start();
+    for (let i = 0; i < 30; i++) await ch.put(ev(i * 20, 20));
+    const many = segments(ch).length;
+    assert.ok(many >= 3, `rolled into ${many} segments`);
+    const taken: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t = await ch.take(30);
+      taken.push(...text(t.events));
+      await t.commit();
+    }
+    assert.ok(segments(ch).length < many, 'consumed segments deleted');
+    assert.ok(ch.counters.get('OldestEventAgeMs') >= 0);
+    await ch.stop();
+    const report = await inspectChannel(join(dir, 'channels', 'c1'));
+    assert.is(report.eventsPending, 300);
+    assert.is(report.checkpoint.status, 'ok');
+    assert.match(formatInspect(report), 'events pending: 300');
+    const again = open(dir, { maxFileSize: 4096 });
+    await again.start();
+    taken.push(...(await drain(again)));
+    assert.equal(taken, range(0, 600));
+    await again.put(ev(600, 1));
+    await drain(again);
+    assert.is(segments(again).length, 1, 'only the active segment is left');
+    await again.stop();
+    const v = await verifyChannel(join(dir, 'channels', 'c1'));
+    assert.is(v.corrupt.length, 0);
+  } finally {
+    cleanup();
+  }
+});
+
+test('inspect and verify read a running agent\'s dirs without its lock', async () => {
+  const { dir, cleanup } = tempDir();
+  const ch = open(dir);
+  try {
+    await ch.start();
+    await ch.put(ev(0, 7));
+    const r = await inspectChannel(join(dir, 'channels', 'c1'));
+    assert.is(r.eventsPending, 7);
+    assert.is(r.lockedBy, process.pid);
+    assert.ok(r.oldestEventAgeMs !== null && r.oldestEventAgeMs < 60_000);
+    const v = await verifyChannel(join(dir, 'channels', 'c1'));
+    assert.is(v.events, 7);
+    assert.is(v.corrupt.length, 0);
+    await ch.put(ev(7, 1)); // still ours
+    assert.is(ch.size, 8);
+  } finally {
+    await ch.stop();
+    cleanup();
+  }
+});
+
+test.run();
