@@ -4,6 +4,8 @@ import type { Problems } from './problems.ts';
 export interface Entry {
   value: string;
   line: number;
+  /** A `${VAR}` in the value was not set: already reported, so readers use their default quietly. */
+  unresolved?: boolean;
 }
 
 /**
@@ -36,7 +38,8 @@ export class ComponentContext {
 
   entry(key: string): Entry | undefined {
     this.used.add(key);
-    return this.entries.get(key);
+    const e = this.entries.get(key);
+    return e?.unresolved ? undefined : e;
   }
 
   lineOf(key: string): number {
@@ -61,6 +64,7 @@ export class ComponentContext {
 
   requiredString(key: string, expected = 'a value'): string {
     const e = this.entry(key);
+    if (this.entries.get(key)?.unresolved) return '';
     if (e === undefined || e.value === '') {
       this.problems.error(this.line, this.fullKey(key), 'missing', expected);
       return '';

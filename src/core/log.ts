@@ -7,6 +7,10 @@
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+function levelFromEnv(v: string | undefined): Level {
+  return v !== undefined && Object.hasOwn(ORDER, v) ? (v as Level) : 'info';
+}
+
 export interface LogSink {
   write(line: string): void;
 }
@@ -16,7 +20,7 @@ export class Logger {
 
   constructor(
     private readonly out: LogSink = { write: (l) => process.stderr.write(l) },
-    private readonly min: Level = (process.env.FLUME_TAIL_LOG_LEVEL as Level) in ORDER ? (process.env.FLUME_TAIL_LOG_LEVEL as Level) : 'info',
+    private readonly min: Level = levelFromEnv(process.env.FLUME_TAIL_LOG_LEVEL),
     private readonly component = '',
   ) {}
 

@@ -1,0 +1,99 @@
+import type { Channel } from './channels/channel.ts';
+import type { AgentConfig } from './config/agent-config.ts';
+import { ChannelProcessor } from './core/channel-processor.ts';
+import type { Logger } from './core/log.ts';
+import { DEFAULT_RUNNER, SinkRunner } from './core/sink-runner.ts';
+import { createSelector } from './selectors/spec.ts';
+import type { Sink, SinkDeps } from './sinks/sink.ts';
+import type { Source } from './sources/source.ts';
+import { snapshotOf, type AgentSnapshot } from './metrics/snapshot.ts';
+import type { CounterGroup } from './metrics/counters.ts';
+
+export interface AgentOptions {
+  stateDir: string;
+  log: Logger;
+  /** Where the logger sink prints (stdout, or the dashboard's pane). */
+  out: SinkDeps['out'];
+}
+
+/**
+ * One running agent: the channels, sources and sink runners of a validated
+ * config. Start order is channels (replay first), sinks, then sources; stop
+ * is the reverse, so sources stop accepting before anything they feed closes.
+ */
+export class Agent {
+  readonly channels = new Map<string, Channel>();
+  readonly sources: Source[] = [];
+  readonly sinks: Sink[] = [];
+  private readonly runners: SinkRunner[] = [];
+  private startedAt = 0;
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+
+  constructor(readonly config: AgentConfig, private readonly opts: AgentOptions) {
+    const { log, stateDir } = opts;
+    for (const c of config.channels) {
+      this.channels.set(c.name, c.spec.create(c.options, { name: c.name, log: log.child(`channel ${c.name}`), stateDir }));
+    }
+    for (const s of config.sources) {
+      const slog = log.child(`source ${s.name}`);
+      const interceptors = s.interceptors.map((i) => i.spec.create(i.options));
+      const selector = createSelector(s.selector, this.channels);
+      const processor = new ChannelProcessor(interceptors, selector, slog);
+      this.sources.push(s.spec.create(s.options, { name: s.name, processor, log: slog, stateDir }));
+    }
+    for (const k of config.sinks) {
+      const klog = log.child(`sink ${k.name}`);
+      const sink = k.spec.create(k.options, { name: k.name, log: klog, out: opts.out });
+      this.sinks.push(sink);
+      const runnerOpts = { ...DEFAULT_RUNNER, batchSize: k.options.batchSize, concurrency: k.options.concurrency ?? 1 };
+      this.runners.push(new SinkRunner(sink, this.channels.get(k.channel)!, runnerOpts, klog));
+    }
+  }
+
+  get counterGroups(): CounterGroup[] {
+    return [...this.sources.map((s) => s.counters), ...[...this.channels.values()].map((c) => c.counters), ...this.sinks.map((s) => s.counters)];
+  }
+
+  snapshot(): AgentSnapshot {
+    return snapshotOf(this.config.agent, this.startedAt, this.counterGroups);
+  }
+
+  async start(): Promise<void> {
+    this.startedAt = Date.now();
+    const started: { stop(): Promise<void> }[] = [];
+    try {
+      for (const c of this.channels.values()) {
+        await c.start();
+        started.push(c);
+      }
+      for (const r of this.runners) {
+        await r.start();
+        started.push(r);
+      }
+      for (const s of this.sources) {
+        await s.start();
+        started.push(s);
+      }
+    } catch (err) {
+      for (const c of started.reverse()) await c.stop().catch(() => {});
+      throw err;
+    }
+    this.state = 'running';
+    this.opts.log.info(`agent ${this.config.agent} started: ${this.sources.length} sources, ${this.channels.size} channels, ${this.sinks.length} sinks`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    const errors: unknown[] = [];
+    const each = async (list: { stop(): Promise<void> }[]) => {
+      await Promise.all(list.map((c) => c.stop().catch((e) => errors.push(e))));
+    };
+    await each(this.sources);
+    await each(this.runners);
+    await each([...this.channels.values()]);
+    this.state = 'stopped';
+    for (const e of errors) this.opts.log.error(`while stopping: ${(e as Error).message}`);
+    this.opts.log.info(`agent ${this.config.agent} stopped`);
+  }
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+/**
+ * flume-tail's command line. This module is the entry point for every
+ * runtime: `node bin/flume-tail.js`, `bun src/cli.ts`, `deno run -A src/cli.ts`
+ * and the compiled binary all run `main()` here, in this process.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { VERSION } from './version.ts';
+import { registry } from './registry.ts';
+import { loadConfigFile } from './config/load.ts';
+import { formatTopology } from './commands/topology.ts';
+import { reportProblems, runAgent } from './commands/run-agent.ts';
+import { defaultStateDir } from './state-dir.ts';
+import { buildWatchConfig, type WatchArgs } from './commands/watch.ts';
+import { runChannelTool } from './commands/channel-tool.ts';
+
+/** `-Dflume.monitoring.port=41414` style properties, as Flume's launcher passes them to the JVM. */
+function systemProps(list: unknown): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of Array.isArray(list) ? list : list ? [list] : []) {
+    const s = String(item);
+    const eq = s.indexOf('=');
+    if (eq > 0) out.set(s.slice(0, eq), s.slice(eq + 1));
+  }
+  return out;
+}
+
+function monitoringPort(args: { metricsPort?: number; D?: unknown }): number | undefined {
+  if (args.metricsPort !== undefined) return args.metricsPort;
+  const props = systemProps(args.D);
+  const type = props.get('flume.monitoring.type');
+  if (type && ['http', 'prometheus'].includes(type.toLowerCase())) return Number(props.get('flume.monitoring.port') ?? 41414);
+  return undefined;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const cli = yargs(argv)
+    .scriptName('flume-tail')
+    .usage('$0 --watch PATH…        tail files into a durable channel and print or ship them\n$0 <command> [options]')
+    .version(VERSION)
+    .strict()
+    .option('metrics-port', { type: 'number', describe: 'serve /metrics (Flume JSON) and /metrics/prometheus on this port' })
+    .option('metrics-host', { type: 'string', describe: 'address for the metrics endpoint', default: '127.0.0.1' })
+    .option('tui', { type: 'boolean', describe: 'show the live dashboard in this terminal', default: false })
+    .option('D', { type: 'string', array: true, describe: 'Flume-style property, e.g. -Dflume.monitoring.type=http -Dflume.monitoring.port=41414', hidden: true })
+    .command(
+      'agent',
+      'run an agent from a Flume properties config',
+      (y) =>
+        y
+          .option('conf-file', { alias: 'f', type: 'string', demandOption: true, describe: 'the properties file' })
+          .option('name', { alias: 'n', type: 'string', demandOption: true, describe: 'the agent to run (the key prefix)' })
+          .option('conf', { alias: 'c', type: 'string', describe: "Flume's config dir (accepted; flume-tail reads no flume-env.sh or log4j2.xml)" })
+          .option('data-dir', { type: 'string', describe: 'state dir for defaults (file channel, positions)' }),
+      async (args) => {
+        const cfg = loadConfigFile(args.confFile, args.name, registry);
+        exitCode = await runAgent(cfg, {
+          stateDir: args.dataDir ?? defaultStateDir(),
+          metricsPort: monitoringPort(args),
+          metricsHost: args.metricsHost,
+          tui: args.tui,
+        });
+      },
+    )
+    .command(
+      'check',
+      'validate a config and print its topology, or every problem with its line',
+      (y) =>
+        y
+          .option('conf-file', { alias: 'f', type: 'string', demandOption: true })
+          .option('name', { alias: 'n', type: 'string', demandOption: true }),
+      (args) => {
+        const cfg = loadConfigFile(args.confFile, args.name, registry);
+        if (reportProblems(cfg, (s) => process.stderr.write(s))) {
+          exitCode = 1;
+          return;
+        }
+        process.stdout.write(formatTopology(cfg) + '\nconfig OK\n');
+      },
+    )
+    .command(
+      'channel <action> <dir>',
+      'inspect or verify a file channel on disk (works on a running agent\'s dirs)',
+      (y) =>
+        y
+          .positional('action', { choices: ['inspect', 'verify'] as const, demandOption: true })
+          .positional('dir', { type: 'string', demandOption: true, describe: "the channel's dir (holding checkpoint/ and data/) or a data dir" }),
+      async (args) => {
+        exitCode = await runChannelTool(args.action, args.dir);
+      },
+    )
+    .command(
+      'top',
+      "attach a live dashboard to a running agent's metrics endpoint",
+      (y) => y.option('url', { type: 'string', default: 'http://127.0.0.1:41414', describe: 'the agent\'s metrics endpoint' }),
+      async (args) => {
+        const { runTop } = await import('../tui/top.ts');
+        await runTop({ url: args.url });
+      },
+    )
+    .command(
+      '$0',
+      'quick mode: --watch PATH… tails files (and --netcat) into a file channel, to the logger sink or --http',
+      (y) =>
+        y
+          .option('watch', { alias: 'w', type: 'string', array: true, describe: 'a directory (every file under it) or a glob; repeatable' })
+          .option('exclude', { type: 'string', array: true, describe: 'glob of files to skip, added to the defaults (.gz .xz .bz2 .zip .zst, wtmp, btmp, lastlog, journals)' })
+          .option('from-beginning', { type: 'boolean', default: false, describe: 'on the first start read existing files whole (default: from their end, like tail -F)' })
+          .option('data-dir', { type: 'string', describe: 'state dir: file channel and positions (default ~/.flume-tail or $XDG_STATE_HOME/flume-tail)' })
+          .option('http', { type: 'string', describe: 'ship to this URL (ndjson batches) instead of printing' })
+          .option('netcat', { type: 'string', describe: 'also listen for lines on HOST:PORT' })
+          .option('byte-offset', { type: 'boolean', default: false, describe: 'add a byteoffset header' }),
+      async (args) => {
+        if (!args.watch?.length && !args.netcat) {
+          cli.showHelp();
+          process.stderr.write('\nNothing to do: give --watch PATH (or a command such as `agent`).\n');
+          exitCode = 1;
+          return;
+        }
+        const wa: WatchArgs = {
+          watch: args.watch ?? [],
+          exclude: args.exclude ?? [],
+          fromBeginning: args.fromBeginning,
+          dataDir: args.dataDir ?? defaultStateDir(),
+          http: args.http,
+          netcat: args.netcat,
+          byteOffset: args.byteOffset,
+        };
+        const cfg = buildWatchConfig(wa);
+        exitCode = await runAgent(cfg, { stateDir: wa.dataDir, metricsPort: monitoringPort(args), metricsHost: args.metricsHost, tui: args.tui });
+      },
+    )
+    .help()
+    .alias('h', 'help')
+    .alias('V', 'version')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      y.showHelp();
+      process.stderr.write(`\n${msg}\n`);
+      exitCode = 2;
+    });
+  await cli.parseAsync();
+  return exitCode;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => {
+    process.exitCode = code;
+    // Nothing should keep running after the agent stopped; a leaked handle must not keep the process alive.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err) => {
+    process.stderr.write(`flume-tail: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,49 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runCli } from './helpers/cli.ts';
+import { VERSION } from '../src/version.ts';
+import { readFileSync } from 'node:fs';
+
+test('check prints the topology of a valid config and exits 0', async () => {
+  const r = await runCli(['check', '-n', 'agent', '-f', 'fixtures/conf/netcat-memory-logger.properties']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /source source1 \(netcat\) → channel channel1/);
+  assert.match(r.stdout, /channel channel1 \(memory\) → sink sink1 \(logger\)/);
+});
+
+test('check reports every problem with file, line, key, found and expected, and exits 1', async () => {
+  const r = await runCli(['check', '-n', 'a1', '-f', 'fixtures/conf/broken.properties']);
+  assert.is(r.code, 1);
+  const f = 'fixtures/conf/broken.properties';
+  assert.match(r.stderr, `${f}:5: error: a1.sources.r1.type: unknown source type "netkat"; expected one of netcat`);
+  assert.match(r.stderr, `${f}:8: error: a1.channels.c1.capacity: "lots"; expected an integer >= 1`);
+  assert.match(r.stderr, `${f}:10: error: a1.sinks.k1.channel: channel "c9", which is not in a1.channels`);
+  assert.match(r.stderr, `${f}:12: error: a1.sinks.k2.channel: missing (found the plural "channels"`);
+  assert.match(r.stderr, `${f}:13: warning: a1.sinks.k2.maxBytesToLg: unknown key (ignored)`);
+  assert.match(r.stderr, /4 errors in/);
+});
+
+test('agent refuses to start on the same problems with the same messages', async () => {
+  const check = await runCli(['check', '-n', 'a1', '-f', 'fixtures/conf/broken.properties']);
+  const agent = await runCli(['agent', '-n', 'a1', '-f', 'fixtures/conf/broken.properties']);
+  assert.is(agent.code, 1);
+  assert.is(agent.stderr, check.stderr);
+});
+
+test('a missing file is a clear error', async () => {
+  const r = await runCli(['check', '-n', 'a1', '-f', 'fixtures/conf/nope.properties']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /nope\.properties: error: \(file\): cannot be read \(ENOENT\)/);
+});
+
+test('--version matches package.json and --help lists the commands', async () => {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+  assert.is(VERSION, pkg.version);
+  const v = await runCli(['--version']);
+  assert.is(v.stdout.trim(), pkg.version);
+  const h = await runCli(['--help']);
+  assert.is(h.code, 0);
+  for (const c of ['agent', 'check', 'channel', 'top', '--watch']) assert.ok(h.stdout.includes(c), `help mentions ${c}`);
+});
+
+test.run();

@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { until } from './poll.ts';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export type Runtime = 'node' | 'bun' | 'deno' | 'binary';
+
+/** The command line that runs the CLI under a runtime, exactly as a user would type it. */
+export function cliCommand(runtime: Runtime): string[] {
+  switch (runtime) {
+    case 'node':
+      return [process.execPath, join(ROOT, 'bin', 'flume-tail.js')];
+    case 'bun':
+      return [join(ROOT, 'node_modules', '.bin', 'bun'), join(ROOT, 'src', 'cli.ts')];
+    case 'deno':
+      return [join(ROOT, 'node_modules', '.bin', 'deno'), 'run', '-A', '--quiet', join(ROOT, 'src', 'cli.ts')];
+    case 'binary':
+      return [join(ROOT, 'dist', 'flume-tail')];
+  }
+}
+
+export function runtimeAvailable(runtime: Runtime): boolean {
+  const [cmd] = cliCommand(runtime);
+  return existsSync(cmd);
+}
+
+/** A running CLI child process with its output collected. */
+export class Cli {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  constructor(readonly child: ChildProcess) {
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get output(): string {
+    return this.stdout + this.stderr;
+  }
+
+  async waitFor(what: RegExp | string, stream: 'stdout' | 'stderr' | 'any' = 'any', timeoutMs = 20_000): Promise<void> {
+    const test = (s: string) => (typeof what === 'string' ? s.includes(what) : what.test(s));
+    await until(`${what} in the CLI's ${stream}\n--- stdout:\n${this.stdout.slice(-2000)}\n--- stderr:\n${this.stderr.slice(-2000)}`, () =>
+      test(stream === 'stdout' ? this.stdout : stream === 'stderr' ? this.stderr : this.output),
+    timeoutMs);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+}
+
+export function startCli(args: string[], opts: { runtime?: Runtime; env?: Record<string, string>; cwd?: string } = {}): Cli {
+  const [cmd, ...pre] = cliCommand(opts.runtime ?? 'node');
+  const child = spawn(cmd, [...pre, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Cli(child);
+}
+
+/** Runs the CLI to completion. */
+export async function runCli(args: string[], opts: { runtime?: Runtime; env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = startCli(args, opts);
+  const timer = setTimeout(() => cli.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+  const { code } = await cli.exited;
+  clearTimeout(timer);
+  return { code, stdout: cli.stdout, stderr: cli.stderr };
+}
