@@ -37,6 +37,10 @@ test('rename rotation under steady writes delivers every line once', async () =>
       renameSync(live, join(dir, `app.log.${rot}`));
       appendFileSync(join(dir, `app.log.${rot}`), `${seq(n++)}\n`); // the writer had not reopened yet
       writeFileSync(live, `${seq(n++)}\n`);
+      // a file must live under a matching name long enough to be found (a watch event or one listing);
+      // real rotations are seconds apart, this one only waits until the new file is followed
+      const first = seq(n - 1);
+      await until(`${first} delivered`, () => proc.events.some((e) => Buffer.from(e.body).toString() === first));
     }
     await until(`${n} lines`, () => proc.events.length >= n);
     await new Promise((r) => setTimeout(r, 100));

@@ -343,6 +343,7 @@ export class TaildirSource implements Source {
     };
     this.setPath(f, path);
     this.files.set(f.key, f);
+    this.log.debug(`tracking ${path} (${f.key}) from ${start}`);
     this.posDirty = true;
     // keep the descriptor if the budget allows: a file deleted before we read it is then still readable
     if (this.openCount < this.opts.maxOpenFiles) {
@@ -460,6 +461,7 @@ export class TaildirSource implements Source {
 
   /** Drop a file we can no longer read; what we never read of it is counted as abandoned. */
   private forget(f: Tracked, why: string): void {
+    this.log.debug(`${f.path}: let go, ${why}`);
     const lost = Math.max(0, f.size - f.reader.pos);
     if (lost > 0) {
       this.counters.inc('BytesAbandoned', lost);
