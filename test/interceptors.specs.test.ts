@@ -3,11 +3,11 @@ import * as assert from 'uvu/assert';
 import { findInterceptorSpec, interceptorSpecs } from '../src/interceptors/index.ts';
 
 test('every alias is found, in any case', () => {
-  for (const t of ['timestamp', 'host', 'static', 'remove_header', 'uuid', 'regex_filter', 'search_replace']) {
+  for (const t of ['timestamp', 'host', 'static', 'remove_header', 'uuid', 'regex_filter', 'regex_extractor', 'search_replace']) {
     assert.is(findInterceptorSpec(t)?.type, t);
     assert.is(findInterceptorSpec(t.toUpperCase())?.type, t);
   }
-  assert.equal(interceptorSpecs.map((s) => s.type), ['timestamp', 'host', 'static', 'remove_header', 'uuid', 'regex_filter', 'search_replace']);
+  assert.equal(interceptorSpecs.map((s) => s.type), ['timestamp', 'host', 'static', 'remove_header', 'uuid', 'regex_filter', 'regex_extractor', 'search_replace']);
 });
 
 test("Flume's Builder class names are found", () => {
@@ -18,6 +18,7 @@ test("Flume's Builder class names are found", () => {
     'org.apache.flume.interceptor.RemoveHeaderInterceptor$Builder': 'remove_header',
     'org.apache.flume.sink.solr.morphline.UUIDInterceptor$Builder': 'uuid',
     'org.apache.flume.interceptor.RegexFilteringInterceptor$Builder': 'regex_filter',
+    'org.apache.flume.interceptor.RegexExtractorInterceptor$Builder': 'regex_extractor',
     'org.apache.flume.interceptor.SearchAndReplaceInterceptor$Builder': 'search_replace',
   };
   for (const [cls, type] of Object.entries(classes)) {

@@ -1,5 +1,6 @@
 import type { InterceptorSpec } from './interceptor.ts';
 import { hostInterceptorSpec } from './host.ts';
+import { regexExtractorInterceptorSpec } from './regex-extractor.ts';
 import { regexFilterInterceptorSpec } from './regex-filter.ts';
 import { removeHeaderInterceptorSpec } from './remove-header.ts';
 import { searchReplaceInterceptorSpec } from './search-replace.ts';
@@ -7,7 +8,7 @@ import { staticInterceptorSpec } from './static.ts';
 import { timestampInterceptorSpec } from './timestamp.ts';
 import { uuidInterceptorSpec } from './uuid.ts';
 
-export { hostInterceptorSpec, regexFilterInterceptorSpec, removeHeaderInterceptorSpec, searchReplaceInterceptorSpec, staticInterceptorSpec, timestampInterceptorSpec, uuidInterceptorSpec };
+export { hostInterceptorSpec, regexExtractorInterceptorSpec, regexFilterInterceptorSpec, removeHeaderInterceptorSpec, searchReplaceInterceptorSpec, staticInterceptorSpec, timestampInterceptorSpec, uuidInterceptorSpec };
 
 /** Every interceptor type, in the order Flume's guide lists them. */
 export const interceptorSpecs: InterceptorSpec[] = [
@@ -17,6 +18,7 @@ export const interceptorSpecs: InterceptorSpec[] = [
   removeHeaderInterceptorSpec,
   uuidInterceptorSpec,
   regexFilterInterceptorSpec,
+  regexExtractorInterceptorSpec,
   searchReplaceInterceptorSpec,
 ];
 
@@ -28,6 +30,7 @@ const CLASS_NAMES: Record<string, InterceptorSpec> = {
   'org.apache.flume.interceptor.RemoveHeaderInterceptor$Builder': removeHeaderInterceptorSpec,
   'org.apache.flume.sink.solr.morphline.UUIDInterceptor$Builder': uuidInterceptorSpec,
   'org.apache.flume.interceptor.RegexFilteringInterceptor$Builder': regexFilterInterceptorSpec,
+  'org.apache.flume.interceptor.RegexExtractorInterceptor$Builder': regexExtractorInterceptorSpec,
   'org.apache.flume.interceptor.SearchAndReplaceInterceptor$Builder': searchReplaceInterceptorSpec,
 };
 
