@@ -1,0 +1,44 @@
+/**
+ * The dead-letter directory: a batch the receiver rejected for good (a 4xx the
+ * policy commits without success) is written here instead of vanishing.
+ *
+ * One file per rejected request, named `<sink>-<epoch ms>-<seq>-<status>.ndjson`,
+ * holding the events as ndjson lines (the same `{"headers":…,"body":…}` /
+ * `"body_base64"` objects as `format = ndjson`), whatever the sink's format,
+ * so headers survive and the file can be replayed. Written to a temp name,
+ * fsynced, then renamed: a reader never sees half a file. If the write fails
+ * the caller rolls the batch back rather than lose it.
+ */
+import { mkdir, open, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FlumeEvent } from '../../core/event.ts';
+import { eventJson } from './encode.ts';
+
+export class DeadLetterDir {
+  private seq = 0;
+
+  constructor(readonly dir: string, private readonly sink: string) {}
+
+  /** Writes the events; resolves with the file's path once it is durable. */
+  async write(events: readonly FlumeEvent[], status: number): Promise<string> {
+    await mkdir(this.dir, { recursive: true });
+    const base = `${safeName(this.sink)}-${Date.now()}-${++this.seq}-${status}.ndjson`;
+    const path = join(this.dir, base);
+    const tmp = join(this.dir, `.${base}.tmp`);
+    let text = '';
+    for (const e of events) text += eventJson(e) + '\n';
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(text, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    return path;
+  }
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, '_');
+}

@@ -1,0 +1,143 @@
+/**
+ * `type = http`: Flume's HTTP sink keys plus flume-tail's batching,
+ * compression, retry, dead-letter, header and TLS keys. Parsing only reads
+ * keys and records problems; files are read when the sink starts.
+ */
+import type { SinkSpec } from '../sink.ts';
+import type { ComponentContext } from '../../config/context.ts';
+import { DEFAULT_CONTENT_TYPE, FORMATS, type BodyFormat } from './encode.ts';
+import { FLUME_POLICY_DEFAULTS, statusKey, type StatusPolicyOptions } from './policy.ts';
+import { HttpSink } from './http-sink.ts';
+
+export interface HttpSinkOptions {
+  batchSize: number;
+  endpoint: string;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  contentType: string;
+  accept: string;
+  policy: StatusPolicyOptions;
+  maxBatchBytes: number;
+  format: BodyFormat;
+  compression: 'none' | 'gzip';
+  /** Requests in flight at once; 1 keeps order. */
+  concurrency: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  dlqDir?: string;
+  /** Extra request headers, values already `${ENV}`-substituted. Never logged. */
+  headers: Record<string, string>;
+  tls: { caFile?: string; insecure: boolean };
+  /** Jitter source, for tests; Math.random when absent. */
+  random?: () => number;
+}
+
+export const HTTP_SINK_KEYS =
+  'endpoint, connectTimeout, requestTimeout, contentTypeHeader, acceptHeader, defaultBackoff, defaultRollback, ' +
+  'defaultIncrementMetrics, backoff.CODE, rollback.CODE, incrementMetrics.CODE, batchSize, maxBatchBytes, format, ' +
+  'compression, concurrency, initialBackoff, maxBackoff, onReject, dlqDir, headers.NAME, tls.caFile, tls.insecure';
+
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Headers the sink sets itself from the body it sends. */
+const RESERVED_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'host', 'connection']);
+
+export const httpSinkSpec: SinkSpec<HttpSinkOptions> = {
+  type: 'http',
+  aliases: ['org.apache.flume.sink.http.HttpSink'],
+  keys: HTTP_SINK_KEYS,
+
+  parse(ctx: ComponentContext): HttpSinkOptions {
+    const endpoint = ctx.requiredString('endpoint', 'an http:// or https:// URL');
+    let url: URL | undefined;
+    if (endpoint !== '') {
+      try {
+        url = new URL(endpoint);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+          ctx.error('endpoint', `"${url.protocol}" URL`, 'an http:// or https:// URL');
+        }
+      } catch {
+        ctx.error('endpoint', `"${endpoint}"`, 'an http:// or https:// URL');
+      }
+    }
+
+    const format = ctx.oneOf<BodyFormat>('format', 'text', FORMATS);
+    const onRejectSet = ctx.has('onReject');
+    const onRejectKey = onRejectSet ? ctx.oneOf('onReject', 'rollback', ['rollback', 'drop'] as const) : undefined;
+    const dlqDir = ctx.optionalString('dlqDir')?.trim() || undefined;
+    // a dead-letter directory is a reject policy of its own: rejected batches go there
+    const onReject = onRejectKey ?? (dlqDir ? 'drop' : undefined);
+    if (dlqDir && onRejectKey === 'rollback') {
+      ctx.warning('dlqDir', 'set while onReject = rollback', 'onReject = drop (or a rollback.CODE = false) for rejected batches to reach dlqDir');
+    }
+
+    const policy: StatusPolicyOptions = {
+      defaultBackoff: ctx.bool('defaultBackoff', FLUME_POLICY_DEFAULTS.defaultBackoff),
+      defaultRollback: ctx.bool('defaultRollback', FLUME_POLICY_DEFAULTS.defaultRollback),
+      defaultIncrementMetrics: ctx.bool('defaultIncrementMetrics', FLUME_POLICY_DEFAULTS.defaultIncrementMetrics),
+      backoff: statusTable(ctx, 'backoff'),
+      rollback: statusTable(ctx, 'rollback'),
+      incrementMetrics: statusTable(ctx, 'incrementMetrics'),
+      ...(onReject ? { onReject } : {}),
+    };
+
+    const headers: Record<string, string> = {};
+    for (const [name, e] of ctx.sub('headers')) {
+      const key = `headers.${name}`;
+      if (!HEADER_NAME.test(name)) ctx.error(key, 'an invalid header name', 'letters, digits and !#$%&\'*+-.^_`|~');
+      else if (RESERVED_HEADERS.has(name.toLowerCase())) ctx.error(key, `"${name}"`, 'a header the sink does not set itself');
+      // the value may hold a secret: the message never repeats it
+      else if (/[\r\n\0]/.test(e.value)) ctx.error(key, 'a value with a line break or NUL', 'a single-line value');
+      else headers[name] = e.value;
+    }
+
+    const caFile = ctx.optionalString('tls.caFile')?.trim() || undefined;
+    const insecure = ctx.bool('tls.insecure', false);
+    if (url && url.protocol === 'http:' && (caFile || insecure)) {
+      ctx.warning(caFile ? 'tls.caFile' : 'tls.insecure', 'set for an http:// endpoint', 'an https:// endpoint (TLS keys are ignored otherwise)');
+    }
+
+    const maxBackoffMs = ctx.int('maxBackoff', 30_000, { min: 1 });
+    return {
+      batchSize: ctx.int('batchSize', 100, { min: 1 }),
+      endpoint,
+      connectTimeoutMs: ctx.int('connectTimeout', 5000, { min: 1 }),
+      requestTimeoutMs: ctx.int('requestTimeout', 5000, { min: 1 }),
+      contentType: ctx.string('contentTypeHeader', DEFAULT_CONTENT_TYPE[format]),
+      accept: ctx.string('acceptHeader', format === 'text' ? 'text/plain' : '*/*'),
+      policy,
+      maxBatchBytes: ctx.int('maxBatchBytes', 1024 * 1024, { min: 1 }),
+      format,
+      compression: ctx.oneOf('compression', 'none', ['none', 'gzip'] as const),
+      concurrency: ctx.int('concurrency', 1, { min: 1, max: 64 }),
+      initialBackoffMs: ctx.int('initialBackoff', 100, { min: 1, max: maxBackoffMs }),
+      maxBackoffMs,
+      ...(dlqDir ? { dlqDir } : {}),
+      headers,
+      tls: { ...(caFile ? { caFile } : {}), insecure },
+    };
+  },
+
+  create(opts, deps) {
+    return new HttpSink(deps.name, opts, deps);
+  },
+};
+
+/** `rollback.503 = true`, `rollback.5XX = false` … under one table's prefix. */
+function statusTable(ctx: ComponentContext, table: string): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  for (const [code, e] of ctx.sub(table)) {
+    const key = `${table}.${code}`;
+    const k = statusKey(code);
+    if (!k) {
+      ctx.error(key, `status "${code}"`, 'a status code (503) or a class (5XX) from 1XX to 5XX');
+      continue;
+    }
+    const v = e.value.trim().toLowerCase();
+    if (v !== 'true' && v !== 'false') {
+      ctx.error(key, `"${e.value}"`, 'true or false');
+      continue;
+    }
+    out.set(k, v === 'true');
+  }
+  return out;
+}
