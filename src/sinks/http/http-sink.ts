@@ -33,7 +33,11 @@ export const HTTP_SINK_COUNTERS = [
   'RetryCount', 'BackoffMs', 'LastStatus', 'EventsDropped', 'EventsDeadLettered',
 ] as const;
 
-/** Failed attempts retried inside one `deliver` before handing the wait to the runner. */
+/**
+ * Consecutive failed attempts retried inside `deliver` before the wait is
+ * handed to the runner. Counted across deliveries: once in an outage, each
+ * `deliver` makes one attempt and throws, so the runner's backoff shows.
+ */
 export const INLINE_RETRIES = 3;
 /** A backoff longer than this is never slept inside `deliver`: the runner waits instead. */
 export const INLINE_MAX_DELAY_MS = 1000;
@@ -191,7 +195,7 @@ export class HttpSink implements Sink {
       this.counters.set('BackoffMs', delay);
       this.lastError = this.redact(failure!);
       const msg = `${safeEndpoint(this.endpoint)}: ${this.lastError} (${chunk.count} events, attempt ${attempt + 1}); retrying in ${delay} ms`;
-      if (attempt < INLINE_RETRIES && delay <= INLINE_MAX_DELAY_MS && this.running) {
+      if (this.backoff.failures <= INLINE_RETRIES && delay <= INLINE_MAX_DELAY_MS && this.running) {
         this.log.rateLimited('debug', `${this.name}:retry`, msg);
         this.retryAt = Date.now() + delay;
         await sleep(delay, this.stopping.signal);

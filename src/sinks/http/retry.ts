@@ -20,6 +20,8 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs = Da
   if (/^\d+$/.test(v)) {
     ms = Number(v) * 1000;
   } else {
+    // an HTTP-date names its day and month; this keeps "-5" from parsing as the year -5
+    if (!/[A-Za-z]{3}/.test(v)) return undefined;
     const at = Date.parse(v);
     if (Number.isNaN(at)) return undefined;
     ms = Math.max(0, at - nowMs);
