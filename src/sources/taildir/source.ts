@@ -715,11 +715,11 @@ export class TaildirSource implements Source {
     return this.store.save(entries);
   }
 
-  private fileDetails(): { path: string; lag: number; offset: number; size: number }[] {
+  private fileDetails(): { path: string; lag: number; offset: number; size: number; inode: number }[] {
     const out = [];
     for (const f of this.files.values()) {
       const size = Math.max(f.size, f.reader.readAt);
-      out.push({ path: f.path, lag: Math.max(0, size - f.committed), offset: f.committed, size });
+      out.push({ path: f.path, lag: Math.max(0, size - f.committed), offset: f.committed, size, inode: f.ino });
     }
     return out;
   }
