@@ -1,0 +1,118 @@
+// Throughput of the TAILDIR source: a 1,000,000-line file (~170-byte lines)
+// read through the TaildirSource into the memory channel, drained and
+// discarded, against the floor measured in the same run (read the file in
+// large chunks and split lines, no channel).
+//   node --import tsx scripts/bench-tail.ts [lines]
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryChannel } from '../src/channels/memory.ts';
+import { ChannelProcessor } from '../src/core/channel-processor.ts';
+import { Logger } from '../src/core/log.ts';
+import { ReplicatingSelector } from '../src/selectors/replicating.ts';
+import { TaildirSource } from '../src/sources/taildir/source.ts';
+import { DEFAULT_MAX_LINE_LENGTH } from '../src/sources/taildir/spec.ts';
+
+const LINES = Number(process.argv[2] ?? 1_000_000);
+const dir = mkdtempSync(join(tmpdir(), 'bench-tail-'));
+const file = join(dir, 'app.log');
+
+function makeFile(): void {
+  const fd = openSync(file, 'w');
+  const pad = 'x'.repeat(120);
+  let chunk = '';
+  for (let i = 0; i < LINES; i++) {
+    chunk += `2024-05-01T12:00:00.000Z INFO  [worker-${i % 16}] request ${String(i).padStart(9, '0')} ${pad}\n`;
+    if (chunk.length > 1 << 20) {
+      writeSync(fd, chunk);
+      chunk = '';
+    }
+  }
+  writeSync(fd, chunk);
+  closeSync(fd);
+}
+
+function floor(): { lines: number; ms: number } {
+  const t0 = performance.now();
+  const fd = openSync(file, 'r');
+    let lines = 0;
+  let pos = 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(256 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, pos);
+    if (n === 0) break;
+    const view = buf.subarray(0, n);
+    // splitting means producing each line as bytes a consumer can hold (a view, as the source does)
+    const out: Buffer[] = [];
+    let i = 0;
+    let last = -1;
+    while ((i = view.indexOf(10, i)) !== -1) {
+      out.push(view.subarray(last + 1, i));
+      lines++;
+      last = i;
+      i++;
+    }
+    pos += last >= 0 ? last + 1 : n;
+  }
+  closeSync(fd);
+  return { lines, ms: performance.now() - t0 };
+}
+
+let peakRss = 0;
+
+async function throughSource(): Promise<{ lines: number; ms: number }> {
+  const log = new Logger({ write: () => undefined }, 'error');
+  const channel = new MemoryChannel('c1', { capacity: 20_000, transactionCapacity: 1000, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 3000 });
+  await channel.start();
+  const processor = new ChannelProcessor([], new ReplicatingSelector([channel], []), log);
+  let drained = 0;
+  let draining = true;
+  const drain = (async () => {
+    while (draining || channel.size > 0) {
+      const t = await channel.take(1000);
+      drained += t.events.length;
+      await t.commit();
+      if (t.events.length === 0) await (channel.waitForEvents?.(5) ?? new Promise((r) => setTimeout(r, 1)));
+    }
+  })();
+  const source = new TaildirSource({
+    groups: [], groupHeaders: {}, paths: [file], exclude: [], defaultExcludes: true,
+    skipToEnd: false, skipToEndOnFirstStart: false, idleTimeout: 120_000, writePosInterval: 3000,
+    batchSize: 1000, maxBatchCount: Infinity, backoffSleepIncrement: 1000, maxBackoffSleep: 5000,
+    fileHeader: false, fileHeaderKey: 'file', byteOffsetHeader: false,
+    maxLineLength: DEFAULT_MAX_LINE_LENGTH, longLines: 'split', maxOpenFiles: 256,
+  }, { name: 'r1', processor, log, stateDir: dir }, join(dir, 'positions.json'));
+  const t0 = performance.now();
+  await source.start();
+  while (drained < LINES) {
+    await new Promise((r) => setTimeout(r, 2));
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }
+  const ms = performance.now() - t0;
+  draining = false;
+  await source.stop();
+  await drain;
+  await channel.stop();
+  return { lines: drained, ms };
+}
+
+try {
+  makeFile();
+  const bytes = statSync(file).size;
+  floor(); // warm the page cache (then let its buffers go before the source's memory is measured)
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = process.memoryUsage().rss;
+  const s = await throughSource();
+  const f = floor();
+  const rssMb = process.resourceUsage().maxRSS / 1024;
+  const startRss = process.memoryUsage().rss;
+  const rate = (r: { lines: number; ms: number }): string =>
+    `${Math.round(r.lines / (r.ms / 1000)).toLocaleString('en')} lines/s, ${(bytes / 1e6 / (r.ms / 1000)).toFixed(0)} MB/s (${r.ms.toFixed(0)} ms)`;
+  console.log(`file: ${LINES.toLocaleString('en')} lines, ${(bytes / 1e6).toFixed(0)} MB`);
+  console.log(`floor (read + split, no channel): ${rate(f)}`);
+  console.log(`TAILDIR -> memory channel -> discard: ${rate(s)}`);
+  console.log(`ratio: ${((f.ms / s.ms) * 100).toFixed(1)}% of the floor (target >= 25%)`);
+  console.log(`peak RSS of the process: ${rssMb.toFixed(0)} MB (target < 150 MB); sampled peak while tailing: ${(peakRss / 1048576).toFixed(0)} MB; before the source: ${(before / 1048576).toFixed(0)} MB; after: ${(startRss / 1048576).toFixed(0)} MB`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
