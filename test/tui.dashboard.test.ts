@@ -7,15 +7,16 @@ import type { DashboardProps } from '../tui/dashboard.tsx';
 import { sampleSnapshot } from '../tui/sample-snapshot.ts';
 
 // Ink (through yoga-layout) is ESM with top-level await, which `uvu -r tsx` cannot require:
-// it is loaded with import() instead, once, before the tests.
+// it is loaded with import() instead, once, before the tests. The dashboard first, as in the
+// app, so React loads in the same (production) mode as it does there.
 let render: typeof import('ink-testing-library').render;
 let h: typeof import('react').createElement;
 let Dashboard: typeof import('../tui/dashboard.tsx').Dashboard;
 let DashboardApp: typeof import('../tui/dashboard.tsx').DashboardApp;
 test.before(async () => {
+  ({ Dashboard, DashboardApp } = await import('../tui/dashboard.tsx'));
   ({ render } = await import('ink-testing-library'));
   ({ createElement: h } = await import('react'));
-  ({ Dashboard, DashboardApp } = await import('../tui/dashboard.tsx'));
 });
 
 /** Rates as the app computes them: a tracker fed a few seconds of samples. */

@@ -173,12 +173,14 @@ export function FileRows({ files, limit, width, showSource }: { files: readonly 
   );
 }
 
-export function EventRows({ events, limit }: { events: readonly string[]; limit: number }): ReactNode {
+export function EventRows({ events, limit, width }: { events: readonly string[]; limit: number; width: number }): ReactNode {
   const shown = limit > 0 ? events.slice(-limit) : [];
   return (
     <>
       {shown.map((line, i) => (
-        <Text key={i} wrap="truncate-end" dimColor>{line.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '·')}</Text>
+        // Cut before Ink measures it: a 16 KiB log line would otherwise be measured and tokenised every frame.
+        // Control characters become · so a stray escape sequence cannot move the cursor.
+        <Text key={i} wrap="truncate-end" dimColor>{line.slice(0, width + 1).replace(/[\u0000-\u001f\u007f-\u009f]/g, '·')}</Text>
       ))}
       {shown.length === 0 && <Text dimColor>(no events yet)</Text>}
     </>
