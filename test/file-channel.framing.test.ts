@@ -1,17 +1,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { crc32c } from '../src/channels/file/crc32c.ts';
+import { crc32, crc32js } from '../src/channels/file/crc32.ts';
 import {
-  checkFrame, decodeEvent, decodeSegmentHeader, decodeTake, encodePutBatch, encodeSegmentHeader, encodeTake,
-  FORMAT_VERSION, FRAME_HEADER_SIZE, FrameType, pos, resync, SEGMENT_HEADER_SIZE,
+  checkFrame, decodeEntries, decodeSegmentHeader, decodeTake, encodePutBatch, encodeSegmentHeader, encodeTake, entryBack,
+  FORMAT_VERSION, FRAME_HEADER_SIZE, FrameType, pos, PUT_FIRST_ENTRY, putCountOf, putTimeOf, resync, SEGMENT_HEADER_SIZE, type EventLike,
 } from '../src/channels/file/framing.ts';
 import { insertRange, subtractRange } from '../src/channels/file/ranges.ts';
 
-test('crc32c matches the standard check value and continues across calls', () => {
-  assert.is(crc32c(Buffer.from('123456789')), 0xe3069283);
-  const b = Buffer.from('hello, write-ahead log');
-  assert.is(crc32c(b, 5), crc32c(b, 5, b.length, crc32c(b, 0, 0)));
-  assert.is(crc32c(b, 0, b.length), crc32c(b.subarray(8), 0, b.length - 8, crc32c(b, 0, 8)));
+test('crc32 matches the standard check value, natively and in JS', () => {
+  assert.is(crc32(Buffer.from('123456789')), 0xcbf43926);
+  assert.is(crc32js(Buffer.from('123456789')), 0xcbf43926);
+  const b = Buffer.alloc(100_003);
+  for (let i = 0; i < b.length; i++) b[i] = (i * 7919) & 0xff;
+  assert.is(crc32(b, 3, 99_000), crc32js(b, 3, 99_000));
 });
 
 test('segment header round-trips and carries the format version', () => {
@@ -28,44 +29,40 @@ test('segment header round-trips and carries the format version', () => {
   assert.is(decodeSegmentHeader(h).ok, false);
 });
 
-test('a put batch is Event frames then a Commit frame; events keep headers and bytes exactly', () => {
+test('a put batch is one Put frame; events keep headers and body bytes exactly; entries lead back to their frame', () => {
   const body = new Uint8Array([0, 255, 10, 13, 0xc3, 0x28, 0]);
-  const events = [
+  const events: EventLike[] = [
     { headers: { host: 'h1', 'ünï': 'cödé', empty: '' }, body },
     { headers: {}, body: new Uint8Array(0) },
+    { headers: { a: 'b' }, body: Buffer.from('third') },
   ];
   const b = encodePutBatch(events, 1234.5);
-  let at = 0;
-  const got: ReturnType<typeof decodeEvent>[] = [];
-  const types: number[] = [];
-  while (at < b.length) {
-    const r = checkFrame(b, at, b.length);
-    assert.is(r.kind, 'ok');
-    if (r.kind !== 'ok') break;
-    types.push(r.type);
-    if (r.type === FrameType.Event) got.push(decodeEvent(b, at + FRAME_HEADER_SIZE, r.length));
-    else assert.is(b.readUInt32LE(at + FRAME_HEADER_SIZE), 2);
-    at += FRAME_HEADER_SIZE + r.length;
-  }
-  assert.equal(types, [FrameType.Event, FrameType.Event, FrameType.Commit]);
-  assert.equal(got[0].headers, events[0].headers);
-  assert.equal([...got[0].body], [...body]);
-  assert.is(got[0].putTime, 1234.5);
-  assert.equal(got[1].headers, {});
-  assert.is(got[1].body.length, 0);
+  const r = checkFrame(b, 0, b.length);
+  assert.equal(r, { kind: 'ok', type: FrameType.Put, length: b.length - FRAME_HEADER_SIZE });
+  assert.is(putCountOf(b, 0), 3);
+  assert.is(putTimeOf(b, 0), 1234.5);
+  const out: EventLike[] = [];
+  const stop = decodeEntries(b, PUT_FIRST_ENTRY, b.length, 2, out);
+  assert.is(out.length, 2);
+  assert.equal(out[0].headers, events[0].headers);
+  assert.equal([...out[0].body], [...body]);
+  assert.equal(out[1].headers, {});
+  assert.is(out[1].body.length, 0);
+  assert.is(entryBack(b, stop), stop, 'an entry knows its distance from the frame start');
+  decodeEntries(b, stop, b.length, 10, out);
+  assert.equal(out[2].headers, { a: 'b' });
+  assert.is(Buffer.from(out[2].body).toString(), 'third');
 });
 
 test('a flipped byte fails the CRC, a cut frame is short, resync finds the next frame', () => {
-  const b = encodePutBatch([{ headers: {}, body: Buffer.from('aaaa') }, { headers: {}, body: Buffer.from('bbbb') }], 1);
-  const first = checkFrame(b, 0, b.length);
-  assert.is(first.kind, 'ok');
-  const len = first.kind === 'ok' ? FRAME_HEADER_SIZE + first.length : 0;
+  const one = encodePutBatch([{ headers: {}, body: Buffer.from('aaaa') }], 1);
+  const two = encodePutBatch([{ headers: {}, body: Buffer.from('bbbb') }], 2);
+  const b = Buffer.concat([one, two]);
   const bad = Buffer.from(b);
-  bad[FRAME_HEADER_SIZE + 9] ^= 0x40;
-  const r = checkFrame(bad, 0, bad.length);
-  assert.is(r.kind, 'bad');
-  assert.is(resync(bad, 1, bad.length), len);
-  assert.is(checkFrame(b, 0, len - 1).kind, 'short');
+  bad[PUT_FIRST_ENTRY + 11] ^= 0x40;
+  assert.equal(checkFrame(bad, 0, bad.length), { kind: 'bad', reason: 'checksum mismatch' });
+  assert.is(resync(bad, 1, bad.length), one.length);
+  assert.is(checkFrame(b, 0, one.length - 1).kind, 'short');
 });
 
 test('take frames round-trip their spans', () => {

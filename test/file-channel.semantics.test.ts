@@ -19,11 +19,12 @@ function open(stateDir: string, o: Partial<FileChannelOptions> = {}, hooks = {})
   );
 }
 
-async function rejects(f: () => Promise<unknown>, ok: (e) => boolean): Promise<void> {
+type Err = Error & { code?: string };
+async function rejects(f: () => Promise<unknown>, ok: (e: Err) => boolean): Promise<void> {
   try {
     await f();
   } catch (err) {
-    assert.ok(ok(err as Error), `unexpected error: ${(err as Error).message}`);
+    assert.ok(ok(err as Err), `unexpected error: ${(err as Error).message}`);
     return;
   }
   assert.unreachable('expected a rejection');

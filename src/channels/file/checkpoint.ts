@@ -5,13 +5,13 @@
  * corrupt checkpoint means a full replay, never a loss, because the segments
  * alone always describe the backlog.
  *
- * File: one header line `FTCKPT <version> <crc32c hex of the body> <body bytes>\n`, then a JSON body.
+ * File: one header line `FTCKPT <version> <crc32 hex of the body> <body bytes>\n`, then a JSON body.
  * Written atomically: temp file, fsync, rename over, fsync the dir.
  */
 import { readFileSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32c } from './crc32c.ts';
+import { crc32 } from './crc32.ts';
 import type { Range } from './framing.ts';
 import { fsyncDir } from './segment.ts';
 
@@ -54,7 +54,7 @@ export function readCheckpoint(dir: string): CheckpointRead {
   if (version > CHECKPOINT_VERSION) return { status: 'corrupt', reason: `written by a newer version (${version})` };
   const body = raw.subarray(nl + 1);
   if (body.length !== Number(m[3])) return { status: 'corrupt', reason: `body is ${body.length} bytes, header says ${m[3]}` };
-  if (crc32c(body).toString(16).padStart(8, '0') !== m[2]) return { status: 'corrupt', reason: 'checksum mismatch' };
+  if (crc32(body).toString(16).padStart(8, '0') !== m[2]) return { status: 'corrupt', reason: 'checksum mismatch' };
   try {
     const d = JSON.parse(body.toString('utf8')) as CheckpointData;
     const num = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x) && x >= 0;
@@ -70,7 +70,7 @@ export function readCheckpoint(dir: string): CheckpointRead {
 
 export function encodeCheckpoint(d: CheckpointData): Buffer {
   const body = Buffer.from(JSON.stringify(d), 'utf8');
-  const head = `FTCKPT ${CHECKPOINT_VERSION} ${crc32c(body).toString(16).padStart(8, '0')} ${body.length}\n`;
+  const head = `FTCKPT ${CHECKPOINT_VERSION} ${crc32(body).toString(16).padStart(8, '0')} ${body.length}\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
 }
 

@@ -8,7 +8,7 @@
  * group-commit writer, so a put resolves only after its Commit frame is
  * fsync'ed and a take commit only after its Take frame is.
  */
-import { closeSync, mkdirSync, openSync, statfsSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Channel, ChannelDeps, Taken } from '../channel.ts';
 import type { FlumeEvent } from '../../core/event.ts';
@@ -16,13 +16,13 @@ import { ChannelClosedError, ChannelFullError, FlumeError, TransactionTooLargeEr
 import type { Logger } from '../../core/log.ts';
 import { CHANNEL_COUNTERS, CounterGroup } from '../../metrics/counters.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointData, type Sample } from './checkpoint.ts';
-import { encodePutBatch, encodeTake, fmtPos, offOf, pos, segOf, type Range } from './framing.ts';
+import { encodePutBatch, encodeTake, fmtPos, offOf, pos, PUT_FIRST_ENTRY, segOf, type Range } from './framing.ts';
 import { GroupCommitLog, type ActiveSegment } from './group-commit.ts';
 import { acquireLock } from './lock.ts';
 import { LogReader, type ReadableSegment } from './reader.ts';
 import { insertRange } from './ranges.ts';
 import { replayLog, SAMPLE_EVERY } from './replay.ts';
-import { createSegment, fsyncDir } from './segment.ts';
+import { createSegment, fsyncDir, openForAppend } from './segment.ts';
 
 export interface FileChannelOptions {
   /** Explicit dirs; when absent they go under `<stateDir>/channels/<name>/`. */
@@ -260,7 +260,7 @@ export class FileChannel implements Channel {
     const last = r.segments[r.segments.length - 1];
     let active: ActiveSegment;
     if (last && last.size < this.opts.maxFileSize && last.createdAt > 0) {
-      active = { id: last.id, dir: last.dir, path: last.path, fd: openSync(last.path, 'r+'), size: last.size, dataStart: last.headerSize };
+      active = { id: last.id, dir: last.dir, path: last.path, ...openForAppend(last.path), size: last.size, dataStart: last.headerSize };
       this.segs.set(last.id, active);
     } else {
       active = this.newSegment((last?.id ?? 0) + 1);
@@ -278,7 +278,7 @@ export class FileChannel implements Channel {
     this.samples = r.samples;
     this.writer = new GroupCommitLog(active, this.opts.maxFileSize, { roll: () => this.newSegment(this.writer!.segment.id + 1) });
     this.reader = new LogReader(
-      { get: (id) => this.segs.get(id), after: (id) => this.segAfter(id) },
+      { get: (id) => this.segs.get(id), after: (id) => this.segAfter(id), durableEnd: () => this.durableEnd, recent: (seg, off) => this.writer?.recentRecord(seg, off) },
       (path, off, len, reason) => {
         this.corrupt(path, off, len, reason);
         this.counters.inc('EventTakeErrorCount');
@@ -320,8 +320,8 @@ export class FileChannel implements Channel {
 
   private newSegment(id: number): ActiveSegment {
     const dir = this.dataDirs[id % this.dataDirs.length];
-    const { fd, path } = createSegment(dir, id);
-    const s: ActiveSegment = { id, dir, path, fd, size: 40, dataStart: 40 };
+    const { fd, dsync, path } = createSegment(dir, id);
+    const s: ActiveSegment = { id, dir, path, fd, dsync, size: 40, dataStart: 40 };
     this.addSegment(s);
     return s;
   }
@@ -415,7 +415,8 @@ export class FileChannel implements Channel {
         this.durableEnd = end;
         this.changedSinceCheckpoint = true;
         const last = this.samples[this.samples.length - 1];
-        if (!last || start - last[0] >= SAMPLE_EVERY) this.samples.push([start, putTime]);
+        const first = start + PUT_FIRST_ENTRY;
+        if (!last || first - last[0] >= SAMPLE_EVERY) this.samples.push([first, putTime]);
         this.arrivals.notify();
       });
     } catch (err) {

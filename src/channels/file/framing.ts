@@ -1,15 +1,25 @@
 /**
- * The on-disk format (see docs/file-channel.md).
+ * The on-disk format, version 1 (docs/file-channel.md).
  *
- * A segment file starts with a versioned header, then holds frames back to back:
+ * A segment file starts with a 40-byte versioned header, then holds frames back to back:
  *
- *   frame  = crc32c:u32 | magic:u16 (0xF17E) | type:u8 | flags:u8 | length:u32 | payload[length]
- *            (little-endian; the CRC covers everything after itself: magic … payload)
+ *   frame = crc32:u32 | magic:u16 (0xF17E) | type:u8 | flags:u8 | length:u32 | payload[length]
+ *           (little-endian; the CRC-32 covers everything after itself: magic … payload)
  *
- * The magic lets a reader find the next frame after a corrupt one; the CRC
- * tells a torn or flipped record from data, so neither is ever parsed as an event.
+ * A put batch is ONE Put frame, so it is atomic on disk: a torn batch fails its
+ * CRC and is never read as data. The magic lets a reader find the next frame
+ * after a damaged one.
+ *
+ *   Put payload  = putTime:f64 | count:u32 | entry*
+ *   entry        = back:u32 (offset of the entry from its frame's start) | length:u32 (of what follows)
+ *                  | headerCount:u16 | (keyLen:u16 key valueLen:u32 value)* | body (the rest)
+ *   Take payload = count:u32 | spanCount:u32 | (startSeg:u32 startOff:u32 endSeg:u32 endOff:u32)*
+ *
+ * A log position is (segment id, byte offset). An event is named by the
+ * position of its entry; `back` leads from there to its frame, so a take can
+ * resume in the middle of a batch after a restart without scanning.
  */
-import { crc32c } from './crc32c.ts';
+import { crc32 } from './crc32.ts';
 
 export const SEGMENT_MAGIC = 'FTWALSEG';
 export const FORMAT_VERSION = 1;
@@ -17,15 +27,13 @@ export const SEGMENT_HEADER_SIZE = 40;
 
 export const FRAME_MAGIC = 0xf17e;
 export const FRAME_HEADER_SIZE = 12;
-/** Frames above this are treated as corrupt lengths (no event batch is that large). */
+/** Offset of the first entry from the start of a Put frame. */
+export const PUT_FIRST_ENTRY = FRAME_HEADER_SIZE + 12;
+/** Frames above this are treated as corrupt lengths (no batch is that large). */
 export const MAX_FRAME_PAYLOAD = 1 << 30;
 
 export const FrameType = {
-  /** One event: putTime:f64 | headerCount:u16 | (keyLen:u16 key valueLen:u32 value)* | body (rest). */
-  Event: 1,
-  /** Ends a put batch: count:u32. Events before it (since the previous seal) are committed. */
-  Commit: 2,
-  /** A committed take: count:u32 | rangeCount:u32 | (startSeg:u32 startOff:u32 endSeg:u32 endOff:u32)*. */
+  Put: 1,
   Take: 3,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
@@ -65,7 +73,7 @@ export function encodeSegmentHeader(id: number, createdAt: number): Buffer {
   b.writeUInt32LE(Math.floor(id / SEG), 20);
   b.writeDoubleLE(createdAt, 24);
   b.writeUInt32LE(0, 32); // reserved
-  b.writeUInt32LE(crc32c(b, 0, 36), 36);
+  b.writeUInt32LE(crc32(b, 0, 36), 36);
   return b;
 }
 
@@ -74,7 +82,7 @@ export type HeaderResult = { ok: true; header: SegmentHeader } | { ok: false; re
 export function decodeSegmentHeader(b: Buffer): HeaderResult {
   if (b.length < SEGMENT_HEADER_SIZE) return { ok: false, reason: `short header (${b.length} bytes)` };
   if (b.toString('latin1', 0, 8) !== SEGMENT_MAGIC) return { ok: false, reason: 'not a flume-tail segment (bad magic)' };
-  if (b.readUInt32LE(36) !== crc32c(b, 0, 36)) return { ok: false, reason: 'header checksum mismatch' };
+  if (b.readUInt32LE(36) !== crc32(b, 0, 36)) return { ok: false, reason: 'header checksum mismatch' };
   const version = b.readUInt16LE(8);
   const headerSize = b.readUInt16LE(10);
   const id = b.readUInt32LE(16) + b.readUInt32LE(20) * SEG;
@@ -82,6 +90,10 @@ export function decodeSegmentHeader(b: Buffer): HeaderResult {
 }
 
 // ---- frames ----
+
+function u32(b: Uint8Array, at: number): number {
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+}
 
 function writeFrameHeader(b: Buffer, at: number, type: FrameType, length: number): void {
   b.writeUInt16LE(FRAME_MAGIC, at + 4);
@@ -91,7 +103,7 @@ function writeFrameHeader(b: Buffer, at: number, type: FrameType, length: number
 }
 
 function sealFrame(b: Buffer, at: number, length: number): void {
-  b.writeUInt32LE(crc32c(b, at + 4, at + FRAME_HEADER_SIZE + length), at);
+  b.writeUInt32LE(crc32(b, at + 4, at + FRAME_HEADER_SIZE + length), at);
 }
 
 export type FrameCheck =
@@ -104,12 +116,11 @@ export type FrameCheck =
 export function checkFrame(b: Uint8Array, at: number, end: number): FrameCheck {
   if (end - at < FRAME_HEADER_SIZE) return { kind: 'short', need: FRAME_HEADER_SIZE };
   if ((b[at + 4] | (b[at + 5] << 8)) !== FRAME_MAGIC) return { kind: 'bad', reason: 'bad frame magic' };
-  const length = (b[at + 8] | (b[at + 9] << 8) | (b[at + 10] << 16) | (b[at + 11] << 24)) >>> 0;
+  const length = u32(b, at + 8);
   if (length > MAX_FRAME_PAYLOAD) return { kind: 'bad', reason: `implausible frame length ${length}` };
   const total = FRAME_HEADER_SIZE + length;
   if (end - at < total) return { kind: 'short', need: total };
-  const stored = (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-  if (stored !== crc32c(b, at + 4, at + total)) return { kind: 'bad', reason: 'checksum mismatch' };
+  if (u32(b, at) !== crc32(b, at + 4, at + total)) return { kind: 'bad', reason: 'checksum mismatch' };
   return { kind: 'ok', type: b[at + 6], length };
 }
 
@@ -122,98 +133,169 @@ export function resync(b: Uint8Array, from: number, end: number): number {
   return -1;
 }
 
-// ---- events ----
+// ---- put batches ----
 
-/** Encodes a put batch: one Event frame per event, then a Commit frame, in one buffer for one write. */
-export function encodePutBatch(events: readonly { headers: Record<string, string>; body: Uint8Array }[], putTime: number): Buffer {
-  let size = FRAME_HEADER_SIZE + 4;
-  const keyLens: number[] = [];
-  for (const e of events) {
-    size += FRAME_HEADER_SIZE + 10 + e.body.byteLength;
+export interface EventLike {
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** Writes `str` as UTF-8 at `at` (ASCII by hand: much cheaper than Buffer#write for short strings); returns the byte count. */
+function writeStr(b: Buffer, str: string, at: number): number {
+  const n = str.length;
+  for (let i = 0; i < n; i++) {
+    const c = str.charCodeAt(i);
+    if (c >= 0x80) return b.write(str, at, 'utf8');
+    b[at + i] = c;
+  }
+  return n;
+}
+
+/** Encodes a put batch as one Put frame (one buffer, one write, one CRC). */
+export function encodePutBatch(events: readonly EventLike[], putTime: number): Buffer {
+  // room for the worst case (3 UTF-8 bytes per UTF-16 unit); the frame is cut to its real size
+  let size = PUT_FIRST_ENTRY;
+  let withHeaders = false;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    size += 10 + e.body.byteLength;
     for (const k in e.headers) {
-      const kl = Buffer.byteLength(k);
-      const vl = Buffer.byteLength(e.headers[k]);
-      keyLens.push(kl, vl);
-      size += 6 + kl + vl;
+      withHeaders = true;
+      size += 6 + 3 * (k.length + e.headers[k].length);
     }
   }
   const b = Buffer.allocUnsafe(size);
-  let at = 0;
-  let li = 0;
-  for (const e of events) {
-    const start = at;
-    let p = at + FRAME_HEADER_SIZE;
-    b.writeDoubleLE(putTime, p);
-    p += 8;
-    const countAt = p;
-    p += 2;
+  let p = PUT_FIRST_ENTRY;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    const start = p;
+    w32(b, p, start);
+    p += 10;
     let n = 0;
-    for (const k in e.headers) {
-      const kl = keyLens[li++];
-      const vl = keyLens[li++];
-      if (kl > 0xffff) throw new RangeError(`header name longer than 65535 bytes`);
-      b.writeUInt16LE(kl, p);
-      p += 2;
-      b.write(k, p, kl, 'utf8');
-      p += kl;
-      b.writeUInt32LE(vl, p);
-      p += 4;
-      b.write(e.headers[k], p, vl, 'utf8');
-      p += vl;
-      n++;
+    if (withHeaders) {
+      for (const k in e.headers) {
+        const kl = writeStr(b, k, p + 2);
+        if (kl > 0xffff) throw new RangeError('a header name longer than 65535 bytes');
+        b[p] = kl & 0xff;
+        b[p + 1] = kl >>> 8;
+        p += 2 + kl;
+        const vl = writeStr(b, e.headers[k], p + 4);
+        w32(b, p, vl);
+        p += 4 + vl;
+        n++;
+      }
+      if (n > 0xffff) throw new RangeError('more than 65535 headers on one event');
     }
-    if (n > 0xffff) throw new RangeError('more than 65535 headers on one event');
-    b.writeUInt16LE(n, countAt);
+    b[start + 8] = n & 0xff;
+    b[start + 9] = n >>> 8;
     b.set(e.body, p);
     p += e.body.byteLength;
-    const length = p - start - FRAME_HEADER_SIZE;
-    writeFrameHeader(b, start, FrameType.Event, length);
-    sealFrame(b, start, length);
-    at = p;
+    w32(b, start + 4, p - start - 8);
   }
-  writeFrameHeader(b, at, FrameType.Commit, 4);
-  b.writeUInt32LE(events.length, at + FRAME_HEADER_SIZE);
-  sealFrame(b, at, 4);
-  return b;
+  const frame = p === size ? b : b.subarray(0, p);
+  writeFrameHeader(frame, 0, FrameType.Put, p - FRAME_HEADER_SIZE);
+  frame.writeDoubleLE(putTime, FRAME_HEADER_SIZE);
+  w32(frame, FRAME_HEADER_SIZE + 8, events.length);
+  sealFrame(frame, 0, p - FRAME_HEADER_SIZE);
+  return frame;
 }
 
-export interface DecodedEvent {
-  headers: Record<string, string>;
-  body: Uint8Array;
-  putTime: number;
+function w32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = v >>> 24;
 }
 
-/** Decodes the Event frame payload at `b[at, at + length)`; the body is a copy (the read buffer is reused). */
-export function decodeEvent(b: Buffer, at: number, length: number): DecodedEvent {
-  const end = at + length;
-  const putTime = b.readDoubleLE(at);
-  const n = b.readUInt16LE(at + 8);
-  let p = at + 10;
-  const headers: Record<string, string> = {};
-  for (let i = 0; i < n; i++) {
-    const kl = b.readUInt16LE(p);
-    p += 2;
-    const k = b.toString('utf8', p, p + kl);
-    p += kl;
-    const vl = b.readUInt32LE(p);
-    p += 4;
-    headers[k] = b.toString('utf8', p, p + vl);
-    p += vl;
+export function putTimeOf(b: Buffer, frameAt: number): number {
+  return b.readDoubleLE(frameAt + FRAME_HEADER_SIZE);
+}
+
+export function putCountOf(b: Uint8Array, frameAt: number): number {
+  return u32(b, frameAt + FRAME_HEADER_SIZE + 8);
+}
+
+/** `back` field of the entry at `at`: its distance from the frame start. */
+export function entryBack(b: Uint8Array, at: number): number {
+  return u32(b, at);
+}
+
+/** Decodes `b[s, e)` as UTF-8; short ASCII by hand (cheaper than Buffer#toString for a few bytes). */
+function readStr(b: Buffer, s: number, e: number): string {
+  if (e - s > 24) return b.toString('utf8', s, e);
+  let out = '';
+  for (let i = s; i < e; i++) {
+    const c = b[i];
+    if (c >= 0x80) return b.toString('utf8', s, e);
+    out += String.fromCharCode(c);
   }
-  if (p > end) throw new RangeError('event headers overrun their frame');
-  const body = new Uint8Array(end - p);
-  body.set(b.subarray(p, end));
-  return { headers, body, putTime };
+  return out;
 }
 
-/** The put time of an Event frame's payload at `at`. */
-export function eventPutTime(b: Uint8Array, at: number): number {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).readDoubleLE(at);
+/** True when `b[a, a + n)` equals `b[c, c + n)`. */
+function sameBytes(b: Uint8Array, a: number, c: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (b[a + i] !== b[c + i]) return false;
+  return true;
+}
+
+/**
+ * Decodes entries of a verified Put frame from `b[from, end)` into `out` until
+ * it holds `max`. Bodies are views into one copy of the decoded span (the read
+ * buffer is reused). Header strings equal to the previous event's (the usual
+ * case: same host, same file) are reused, not decoded again. Returns the
+ * offset after the last entry decoded.
+ */
+export function decodeEntries(b: Buffer, from: number, end: number, max: number, out: EventLike[]): number {
+  // find how far we go first, so the span is copied once
+  let p = from;
+  let n = out.length;
+  while (p < end && n < max) {
+    p += 8 + u32(b, p + 4);
+    n++;
+  }
+  if (p > end) throw new RangeError('entry overruns its frame');
+  const stop = p;
+  const copy = Buffer.from(b.subarray(from, stop));
+  // previous event's header strings: [byte offset, byte length, string] per slot
+  const prevAt: number[] = [];
+  const prevLen: number[] = [];
+  const prevStr: string[] = [];
+  p = from;
+  while (p < stop) {
+    const len = u32(b, p + 4);
+    const entryEnd = p + 8 + len;
+    const hn = b[p + 8] | (b[p + 9] << 8);
+    let q = p + 10;
+    const headers: Record<string, string> = {};
+    for (let i = 0; i < hn; i++) {
+      const kl = b[q] | (b[q + 1] << 8);
+      const ks = q + 2;
+      const vl = u32(b, ks + kl);
+      const vs = ks + kl + 4;
+      const kslot = 2 * i;
+      const vslot = kslot + 1;
+      const k = prevLen[kslot] === kl && sameBytes(b, prevAt[kslot], ks, kl) ? prevStr[kslot] : readStr(b, ks, ks + kl);
+      const v = prevLen[vslot] === vl && sameBytes(b, prevAt[vslot], vs, vl) ? prevStr[vslot] : readStr(b, vs, vs + vl);
+      prevAt[kslot] = ks;
+      prevLen[kslot] = kl;
+      prevStr[kslot] = k;
+      prevAt[vslot] = vs;
+      prevLen[vslot] = vl;
+      prevStr[vslot] = v;
+      headers[k] = v;
+      q = vs + vl;
+    }
+    if (q > entryEnd) throw new RangeError('event headers overrun their entry');
+    // a plain Uint8Array view: cheaper to make than a Buffer slice, and bodies are Uint8Array anyway
+    out.push({ headers, body: new Uint8Array(copy.buffer, copy.byteOffset + q - from, entryEnd - q) });
+    p = entryEnd;
+  }
+  return stop;
 }
 
 // ---- takes ----
 
-/** A half-open span of log positions [start, end); Event frames inside it are the events it stands for. */
+/** A half-open span of log positions [start, end); the entries that start inside it are the events it stands for. */
 export interface Range {
   start: number;
   end: number;

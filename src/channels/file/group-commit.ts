@@ -5,18 +5,20 @@
  * order, synchronously for the whole group (so the channel's state never sees
  * half a group).
  */
-import { closeSync, fsync, ftruncateSync, writevSync } from 'node:fs';
-import { pos } from './framing.ts';
+import { closeSync, fsync, ftruncateSync, writev } from 'node:fs';
+import { offOf, pos, segOf } from './framing.ts';
 
 export interface ActiveSegment {
   id: number;
   dir: string;
   path: string;
   fd: number;
-  /** bytes written (durable once the current cycle's fsync completes) */
+  /** bytes placed: written or being written (durable once the cycles in flight complete) */
   size: number;
   /** where frames begin (after the header) */
   dataStart: number;
+  /** opened with O_DSYNC: a completed write is durable, no fsync needed */
+  dsync: boolean;
 }
 
 export interface SegmentStoreHooks {
@@ -67,9 +69,36 @@ function fsyncAsync(fd: number): Promise<void> {
   return new Promise((res, rej) => fsync(fd, (err) => (err ? rej(err) : res())));
 }
 
+interface Touched {
+  seg: ActiveSegment;
+  /** size before this cycle wrote into it */
+  before: number;
+  bufs: Buffer[];
+}
+
+/**
+ * Up to this many cycles in flight: while one fsync runs, the next group is
+ * already written and its fsync issued, so a commit that arrives mid-fsync
+ * does not wait for a whole extra fsync. Callbacks still run in log order.
+ */
+const MAX_IN_FLIGHT = 2;
+/** How many bytes of just-written records stay in memory for takes of fresh data. */
+const RECENT_BYTES = 4 << 20;
+
 export class GroupCommitLog {
   private queue: Queued[] = [];
-  private running: Promise<void> | undefined;
+  private inFlight = 0;
+  /** Applies cycles strictly in order. */
+  private chain: Promise<void> = Promise.resolve();
+  /** Set when a write or fsync failed: no new cycle starts until every cycle in flight settled and the log is cut back. */
+  private failure?: { touched: Touched[]; err: Error };
+  private idle?: { promise: Promise<void>; resolve: () => void };
+  private toClose: Touched[] = [];
+  /** While a cycle's callers run on, new records wait so they share the next fsync. */
+  private holding = false;
+  /** Records made durable recently, kept so a take of fresh data needs no disk read. */
+  private readonly recent: { seg: number; off: number; buf: Buffer }[] = [];
+  private recentBytes = 0;
   readonly stats = new FsyncStats();
 
   constructor(
@@ -82,121 +111,172 @@ export class GroupCommitLog {
     return this.active;
   }
 
-  /** Bytes waiting for the next cycle. */
-  get queuedBytes(): number {
-    let n = 0;
-    for (const q of this.queue) n += q.buf.length;
-    return n;
-  }
-
   /** Resolves once `buf` is on disk and `onDurable(start, end)` (its log span) has run. */
   append(buf: Buffer, onDurable: (start: number, end: number) => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ buf, onDurable, resolve, reject });
-      if (!this.running) this.running = this.run();
+      this.pump();
     });
   }
 
   /** Resolves when nothing is queued or being written. */
-  async drain(): Promise<void> {
-    while (this.running) await this.running;
+  drain(): Promise<void> {
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
+    if (!this.idle) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.idle = { promise, resolve };
+    }
+    return this.idle.promise;
   }
 
-  private async run(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const group = this.queue;
-        this.queue = [];
-        await this.cycle(group);
-      }
-    } finally {
-      this.running = undefined;
+  /** A recently durable record holding segment `seg` offset `off`, if still kept. */
+  recentRecord(seg: number, off: number): { off: number; buf: Buffer } | undefined {
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      const r = this.recent[i];
+      if (r.seg === seg && off >= r.off && off < r.off + r.buf.length) return r;
+    }
+    return undefined;
+  }
+
+  private remember(start: number, buf: Buffer): void {
+    this.recent.push({ seg: segOf(start), off: offOf(start), buf });
+    this.recentBytes += buf.length;
+    while (this.recentBytes > RECENT_BYTES && this.recent.length > 1) this.recentBytes -= this.recent.shift()!.buf.length;
+  }
+
+  private pump(): void {
+    if (this.holding) return;
+    while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT && !this.failure) {
+      const group = this.queue;
+      this.queue = [];
+      this.inFlight++;
+      this.startCycle(group);
+    }
+    if (this.inFlight === 0 && this.queue.length === 0 && this.idle) {
+      const { resolve } = this.idle;
+      this.idle = undefined;
+      resolve();
     }
   }
 
-  private async cycle(group: Queued[]): Promise<void> {
-    // place every record: roll to a new segment before one that would overflow a non-empty segment
-    const touched: { seg: ActiveSegment; before: number; bufs: Buffer[] }[] = [];
+  /**
+   * Places the group (rolling segments as needed), issues its writes at their
+   * positions and then its fsync, all off the main thread; its callbacks run
+   * after every earlier cycle's.
+   */
+  private startCycle(group: Queued[]): void {
+    const touched: Touched[] = [];
     const spans: [number, number][] = [];
-    let cur = { seg: this.active, before: this.active.size, bufs: [] as Buffer[] };
+    let placeErr: Error | undefined;
+    let cur: Touched = { seg: this.active, before: this.active.size, bufs: [] };
     touched.push(cur);
-    let at = this.active.size;
-    for (const q of group) {
-      // a record larger than maxFileSize still goes in, alone in its segment
-      if (at + q.buf.length > this.maxFileSize && at > this.active.dataStart) {
-        try {
-          this.writeOut(cur, at);
-          this.active = this.hooks.roll();
-        } catch (err) {
-          this.fail(touched, group, err as Error);
-          return;
-        }
-        cur = { seg: this.active, before: this.active.size, bufs: [] };
-        touched.push(cur);
-        at = this.active.size;
-      }
-      spans.push([pos(cur.seg.id, at), pos(cur.seg.id, at + q.buf.length)]);
-      cur.bufs.push(q.buf);
-      at += q.buf.length;
-    }
     try {
-      this.writeOut(cur, at);
-      const t0 = performance.now();
-      for (const t of touched) await fsyncAsync(t.seg.fd);
-      this.stats.record((performance.now() - t0) * 1000, group.length);
-    } catch (err) {
-      this.fail(touched, group, err as Error);
-      return;
-    }
-    for (const t of touched) if (t.seg !== this.active) closeSync(t.seg.fd);
-    for (let i = 0; i < group.length; i++) {
-      try {
-        group[i].onDurable(spans[i][0], spans[i][1]);
-      } catch (err) {
-        group[i].reject(err as Error);
-        continue;
-      }
-      group[i].resolve();
-    }
-  }
-
-  private writeOut(t: { seg: ActiveSegment; before: number; bufs: Buffer[] }, end: number): void {
-    if (t.bufs.length === 0) return;
-    let off = t.seg.size;
-    // writev takes a bounded number of buffers per call on some systems
-    for (let i = 0; i < t.bufs.length; i += 512) {
-      const part = t.bufs.slice(i, i + 512);
-      let want = 0;
-      for (const b of part) want += b.length;
-      let n = writevSync(t.seg.fd, part, off);
-      if (n < want) {
-        // a short write: finish the rest one buffer at a time
-        const rest = Buffer.concat(part).subarray(n);
-        let done = 0;
-        while (done < rest.length) {
-          const m = writevSync(t.seg.fd, [rest.subarray(done)], off + n + done);
-          if (m <= 0) throw new Error(`short write to ${t.seg.path}`);
-          done += m;
+      for (const q of group) {
+        // roll before a record that would overflow a non-empty segment (an oversized record goes alone)
+        if (cur.seg.size + q.buf.length > this.maxFileSize && cur.seg.size > cur.seg.dataStart) {
+          this.active = this.hooks.roll();
+          cur = { seg: this.active, before: this.active.size, bufs: [] };
+          touched.push(cur);
         }
-        n = want;
+        spans.push([pos(cur.seg.id, cur.seg.size), pos(cur.seg.id, cur.seg.size + q.buf.length)]);
+        cur.bufs.push(q.buf);
+        cur.seg.size += q.buf.length;
       }
-      off += n;
+    } catch (err) {
+      placeErr = err as Error;
+      this.failure ??= { touched: [], err: placeErr };
     }
-    t.seg.size = end;
-    t.bufs = [];
+    const t0 = performance.now();
+    const synced = placeErr
+      ? Promise.reject(placeErr)
+      : Promise.all(touched.map(async (t) => {
+          await writeAll(t.seg.fd, t.bufs, t.before);
+          if (!t.seg.dsync) await fsyncAsync(t.seg.fd);
+        }));
+    synced.catch(() => undefined);
+    const prev = this.chain;
+    this.chain = (async () => {
+      await prev;
+      let err: Error | undefined;
+      try {
+        await synced;
+        this.stats.record((performance.now() - t0) * 1000, group.length);
+      } catch (e) {
+        err = e as Error;
+        this.failure ??= { touched: [], err };
+      }
+      // segments this cycle rolled away from: no later cycle writes them
+      const rolledAway = touched.slice(0, -1);
+      if (this.failure) {
+        // this cycle failed, or follows one that did: its bytes are cut back below
+        this.toClose.push(...rolledAway);
+        this.failure.touched.push(...touched);
+        for (const q of group) q.reject(err ?? this.failure.err);
+      } else {
+        for (const t of rolledAway) closeSync(t.seg.fd);
+        this.holding = true;
+        for (let i = 0; i < group.length; i++) {
+          this.remember(spans[i][0], group[i].buf);
+          try {
+            group[i].onDurable(spans[i][0], spans[i][1]);
+          } catch (e) {
+            group[i].reject(e as Error);
+            continue;
+          }
+          group[i].resolve();
+        }
+      }
+      this.inFlight--;
+      if (this.failure && this.inFlight === 0) this.recover(this.failure.touched);
+      // let the callers just resolved run on (a source encodes its next batch, a sink commits)
+      // so their records join the next fsync
+      this.holding = true;
+      setImmediate(() => {
+        this.holding = false;
+        this.pump();
+      });
+    })();
   }
 
-  /** A write or fsync failed: cut every touched segment back to where the group began, and fail the group. */
-  private fail(touched: { seg: ActiveSegment; before: number }[], group: Queued[], err: Error): void {
+  /** After a failure: cut the segments back to where the first failed cycle began. */
+  private recover(touched: Touched[]): void {
+    const seen = new Set<ActiveSegment>();
     for (const t of touched) {
+      if (seen.has(t.seg)) continue; // the earliest failed cycle's starting size wins
+      seen.add(t.seg);
       try {
         ftruncateSync(t.seg.fd, t.before);
         t.seg.size = t.before;
       } catch {
-        // the segment stays longer than `size`; replay treats unsealed bytes at the tail as torn
+        // the segment stays longer than `size`; replay treats bytes after the last valid frame as torn
       }
-      if (t.seg !== this.active) closeSync(t.seg.fd);
     }
-    for (const q of group) q.reject(err);
+    // a segment rolled to during the failed cycles stays (empty or cut back); writing goes on in it
+    for (const t of this.toClose.splice(0)) closeSync(t.seg.fd);
+    this.failure = undefined;
+  }
+}
+
+/** Writes `bufs` back to back at `at`, finishing short writes. */
+async function writeAll(fd: number, bufs: Buffer[], at: number): Promise<void> {
+  let off = at;
+  // writev takes a bounded number of buffers per call on some systems
+  for (let i = 0; i < bufs.length; i += 512) {
+    const part = bufs.slice(i, i + 512);
+    let want = 0;
+    for (const b of part) want += b.length;
+    let n = await new Promise<number>((res, rej) => writev(fd, part, off, (e, w) => (e ? rej(e) : res(w))));
+    if (n < want) {
+      const rest = Buffer.concat(part).subarray(n);
+      let done = 0;
+      while (done < rest.length) {
+        const m = await new Promise<number>((res, rej) => writev(fd, [rest.subarray(done)], off + n + done, (e, w) => (e ? rej(e) : res(w))));
+        if (m <= 0) throw new Error('a write made no progress');
+        done += m;
+      }
+      n = want;
+    }
+    off += n;
   }
 }

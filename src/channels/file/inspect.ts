@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FlumeError } from '../../core/errors.ts';
 import { readCheckpoint } from './checkpoint.ts';
-import { FrameType } from './framing.ts';
+import { FRAME_HEADER_SIZE, FrameType, putCountOf } from './framing.ts';
 import { LOCK_FILE } from './lock.ts';
 import { replayLog } from './replay.ts';
 import { scanSegment } from './scan.ts';
@@ -161,10 +161,10 @@ export async function verifyChannel(dir: string): Promise<ChannelVerifyReport> {
       let sealEnd = start;
       const found: CorruptRange[] = [];
       const res = scanSegment(s.path, start, {
-        frame(type, _b, _at, _len, _off, end) {
+        frame(type, b, at, _len, _off, end) {
           records++;
-          if (type === FrameType.Event) events++;
-          else sealEnd = end;
+          if (type === FrameType.Put) events += putCountOf(b, at - FRAME_HEADER_SIZE);
+          sealEnd = end;
         },
         corrupt(offset, length, reason) {
           found.push({ file: s.path, offset, length, reason });

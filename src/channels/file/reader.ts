@@ -1,11 +1,12 @@
 /**
  * Reads events back from the log for takes: positional reads of 1 MiB or more
  * into one reused buffer, so sequential takes cost one read per megabyte and
- * the backlog itself never lives in memory.
+ * the backlog itself never lives in memory. A Put frame's CRC is checked once
+ * and remembered while takes walk through its entries.
  */
 import { close, open, read } from 'node:fs';
 import type { FlumeEvent } from '../../core/event.ts';
-import { checkFrame, decodeEvent, FRAME_HEADER_SIZE, FRAME_MAGIC, FrameType, offOf, pos, segOf } from './framing.ts';
+import { checkFrame, decodeEntries, entryBack, FRAME_HEADER_SIZE, FRAME_MAGIC, FrameType, offOf, pos, PUT_FIRST_ENTRY, putTimeOf, segOf } from './framing.ts';
 
 export interface ReadableSegment {
   id: number;
@@ -19,6 +20,10 @@ export interface SegmentIndex {
   get(id: number): ReadableSegment | undefined;
   /** The first segment with an id above `id`. */
   after(id: number): ReadableSegment | undefined;
+  /** The log position up to which everything is on disk: reads never go past it, so cached bytes never go stale. */
+  durableEnd(): number;
+  /** A durable record still in memory that holds `seg:off` (saves a disk read for fresh data). */
+  recent?(seg: number, off: number): { off: number; buf: Buffer } | undefined;
 }
 
 const READ_CHUNK = 1 << 20;
@@ -30,69 +35,119 @@ const readP = (fd: number, b: Buffer, len: number, at: number): Promise<number> 
 
 export class LogReader {
   private readonly fds = new Map<number, Promise<number>>();
-  private buf = Buffer.allocUnsafe(READ_CHUNK);
+  /** The window `buf` shows: our own read buffer, or a recent record of the writer. */
+  private buf: Buffer;
+  private own = Buffer.allocUnsafe(READ_CHUNK);
   private bufSeg = -1;
   private bufStart = 0;
   private bufLen = 0;
+  /** the last frame whose CRC was verified: segment, [start, end) file offsets, type */
+  private vSeg = -1;
+  private vStart = 0;
+  private vEnd = 0;
+  private vType = 0;
 
   constructor(
     private readonly segs: SegmentIndex,
     private readonly onCorrupt: (path: string, off: number, length: number, reason: string) => void,
-  ) {}
+  ) {
+    this.buf = this.own;
+  }
 
   /**
-   * Appends to `out` the events of [start, end) until `out` holds `max`; returns
-   * the position after the last frame consumed (`end` when the span is done).
-   * `times` receives each event's put time.
+   * Appends to `out` the events whose entries start in [start, end), until `out`
+   * holds `max`; returns the position where the rest of the span begins (`end`
+   * when the span is done). `times` receives each event's put time.
    */
   async read(start: number, end: number, max: number, out: FlumeEvent[], times: number[]): Promise<number> {
     let p = start;
     while (p < end && out.length < max) {
       const id = segOf(p);
-      let off = offOf(p);
+      const off = offOf(p);
       const s = this.segs.get(id);
       const last = segOf(end) === id;
-      if (!s) {
+      const segEnd = s ? (last ? Math.min(offOf(end), s.size) : s.size) : 0;
+      if (!s || off >= segEnd) {
         const n = this.segs.after(id);
         if (!n || last) return end;
         p = pos(n.id, n.dataStart);
         continue;
       }
-      if (off < s.dataStart) off = s.dataStart;
-      const segEnd = last ? Math.min(offOf(end), s.size) : s.size;
-      if (off >= segEnd) {
-        const n = this.segs.after(id);
-        if (!n || last) return end;
-        p = pos(n.id, n.dataStart);
-        continue;
+      // which frame holds `off`, and is `off` an entry inside it or the frame's start?
+      let frame: number;
+      let entry: number;
+      if (this.vSeg === id && off >= this.vStart && off < this.vEnd) {
+        frame = this.vStart;
+        entry = off === frame ? frame + PUT_FIRST_ENTRY : off;
+      } else if ((this.vSeg === id && off === this.vEnd) || off <= s.dataStart) {
+        frame = Math.max(off, s.dataStart);
+        entry = frame + PUT_FIRST_ENTRY;
+      } else {
+        const owner = await this.frameOfEntry(s, off);
+        frame = owner ?? off;
+        entry = owner === undefined ? off + PUT_FIRST_ENTRY : off;
       }
-      await this.ensure(s, off, FRAME_HEADER_SIZE, segEnd);
-      let r = checkFrame(this.buf, off - this.bufStart, this.bufLen);
-      if (r.kind === 'short' && off + r.need <= segEnd) {
-        await this.ensure(s, off, r.need, segEnd);
-        r = checkFrame(this.buf, off - this.bufStart, this.bufLen);
-      }
-      if (r.kind === 'ok') {
-        if (r.type === FrameType.Event) {
-          const e = decodeEvent(this.buf, off - this.bufStart + FRAME_HEADER_SIZE, r.length);
-          out.push({ headers: e.headers, body: e.body });
-          times.push(e.putTime);
+      if (!(this.vSeg === id && this.vStart === frame)) {
+        const ok = await this.verify(s, frame, this.limitOf(s));
+        if (!ok) {
+          const next = await this.resync(s, frame, this.limitOf(s));
+          this.onCorrupt(s.path, frame, next - frame, 'bad frame (checksum, magic or length)');
+          p = pos(id, next);
+          continue;
         }
-        p = pos(id, off + FRAME_HEADER_SIZE + r.length);
+      }
+      if (this.vType !== FrameType.Put) {
+        p = pos(id, this.vEnd);
         continue;
       }
-      const next = await this.resync(s, off, segEnd);
-      this.onCorrupt(s.path, off, next - off, r.kind === 'bad' ? r.reason : 'frame runs past the data');
-      p = pos(id, next);
+      await this.ensure(s, frame, this.vEnd - frame);
+      const limit = Math.min(this.vEnd, last ? offOf(end) : this.vEnd);
+      if (entry >= limit) {
+        if (limit < this.vEnd) return end; // the span ends inside this frame, before this entry
+        p = pos(id, this.vEnd);
+        continue;
+      }
+      const before = out.length;
+      const stop = decodeEntries(this.buf, entry - this.bufStart, limit - this.bufStart, max, out);
+      const t = putTimeOf(this.buf, frame - this.bufStart);
+      for (let i = before; i < out.length; i++) times.push(t);
+      p = pos(id, stop + this.bufStart);
     }
     return p;
+  }
+
+  /** If `off` is an entry of a valid Put frame, that frame's start (verified and remembered). */
+  private async frameOfEntry(s: ReadableSegment, off: number): Promise<number | undefined> {
+    await this.ensure(s, off, 4);
+    const back = entryBack(this.buf, off - this.bufStart);
+    const f = off - back;
+    if (back < PUT_FIRST_ENTRY || f < s.dataStart) return undefined;
+    if (!(await this.verify(s, f, this.limitOf(s)))) return undefined;
+    return this.vType === FrameType.Put && this.vEnd > off ? f : undefined;
+  }
+
+  /** Checks the frame at `f`; on success remembers it as verified. */
+  private async verify(s: ReadableSegment, f: number, segEnd: number): Promise<boolean> {
+    if (f + FRAME_HEADER_SIZE > segEnd) return false;
+    await this.ensure(s, f, FRAME_HEADER_SIZE);
+    let r = checkFrame(this.buf, f - this.bufStart, this.bufLen);
+    if (r.kind === 'short' && f + r.need <= segEnd) {
+      await this.ensure(s, f, r.need);
+      r = checkFrame(this.buf, f - this.bufStart, this.bufLen);
+    }
+    if (r.kind !== 'ok') return false;
+    this.vSeg = s.id;
+    this.vStart = f;
+    this.vEnd = f + FRAME_HEADER_SIZE + r.length;
+    this.vType = r.type;
+    return true;
   }
 
   /** The offset of the next valid frame after `off` in the segment, or `segEnd`. */
   private async resync(s: ReadableSegment, off: number, segEnd: number): Promise<number> {
     let c = off + 1;
     while (c + FRAME_HEADER_SIZE <= segEnd) {
-      await this.ensure(s, c, FRAME_HEADER_SIZE, segEnd);
+      await this.ensure(s, c, FRAME_HEADER_SIZE);
       const j = this.buf.indexOf(MAGIC, c - this.bufStart + 4);
       if (j < 0 || j - 4 + this.bufStart + FRAME_HEADER_SIZE > segEnd) {
         const scanned = this.bufStart + this.bufLen;
@@ -101,22 +156,32 @@ export class LogReader {
         continue;
       }
       c = this.bufStart + j - 4;
-      await this.ensure(s, c, FRAME_HEADER_SIZE, segEnd);
-      let r = checkFrame(this.buf, c - this.bufStart, this.bufLen);
-      if (r.kind === 'short' && c + r.need <= segEnd) {
-        await this.ensure(s, c, r.need, segEnd);
-        r = checkFrame(this.buf, c - this.bufStart, this.bufLen);
-      }
-      if (r.kind === 'ok') return c;
+      if (await this.verify(s, c, segEnd)) return c;
       c++;
     }
     return segEnd;
   }
 
-  private async ensure(s: ReadableSegment, off: number, need: number, limit: number): Promise<void> {
+  /** How far the segment may be read: its durable part. */
+  private limitOf(s: ReadableSegment): number {
+    const de = this.segs.durableEnd();
+    return segOf(de) === s.id ? Math.min(s.size, offOf(de)) : s.size;
+  }
+
+  /** Makes `buf` hold the segment's bytes [off, off + need) (reading at least a chunk). */
+  private async ensure(s: ReadableSegment, off: number, need: number): Promise<void> {
     if (s.id === this.bufSeg && off >= this.bufStart && off + need <= this.bufStart + this.bufLen) return;
-    if (need > this.buf.length) this.buf = Buffer.allocUnsafe(need);
-    const want = Math.min(this.buf.length, Math.max(limit, s.size) - off);
+    const r = this.segs.recent?.(s.id, off);
+    if (r && off + need <= r.off + r.buf.length) {
+      this.buf = r.buf;
+      this.bufSeg = s.id;
+      this.bufStart = r.off;
+      this.bufLen = r.buf.length;
+      return;
+    }
+    if (need > this.own.length) this.own = Buffer.allocUnsafe(need);
+    this.buf = this.own;
+    const want = Math.max(0, Math.min(this.buf.length, this.limitOf(s) - off));
     let fdp = this.fds.get(s.id);
     if (!fdp) {
       fdp = openP(s.path);
@@ -126,7 +191,7 @@ export class LogReader {
     this.bufSeg = -1;
     let got = 0;
     while (got < want) {
-      const n = await readP(fd, want - got === this.buf.length ? this.buf : this.buf.subarray(got), want - got, off + got);
+      const n = await readP(fd, this.buf.subarray(got), want - got, off + got);
       if (n === 0) break;
       got += n;
     }
@@ -140,6 +205,7 @@ export class LogReader {
     const fdp = this.fds.get(id);
     this.fds.delete(id);
     if (this.bufSeg === id) this.bufSeg = -1;
+    if (this.vSeg === id) this.vSeg = -1;
     fdp?.then((fd) => close(fd, () => undefined), () => undefined);
   }
 

@@ -2,9 +2,9 @@
  * Rebuilds the backlog from the segments (and the checkpoint when usable).
  *
  * Rules (docs/file-channel.md):
- * - Event frames become pending when the Commit frame of their batch is read.
- *   Event frames after the last Commit/Take frame of the LAST segment are a
- *   batch torn by a crash: they are truncated away (never acknowledged).
+ * - A put batch is one Put frame: valid (CRC) means the whole batch is there.
+ * - Invalid bytes after the last valid frame of the LAST segment are a write
+ *   torn by a crash (never acknowledged): they are truncated away.
  * - Invalid bytes before a later valid frame are corruption: skipped, counted
  *   and reported with file and offset; the scan goes on.
  * - A Take frame removes its spans from the backlog. Takes are always written
@@ -14,7 +14,7 @@
 import { ftruncateSync, openSync, closeSync, fsyncSync } from 'node:fs';
 import { FlumeError } from '../../core/errors.ts';
 import type { CheckpointData, Sample } from './checkpoint.ts';
-import { decodeTake, eventPutTime, FORMAT_VERSION, FrameType, fmtPos, offOf, pos, segOf, type Range } from './framing.ts';
+import { FRAME_HEADER_SIZE, decodeTake, FORMAT_VERSION, FrameType, fmtPos, offOf, pos, PUT_FIRST_ENTRY, putCountOf, putTimeOf, segOf, type Range } from './framing.ts';
 import { clipBelow, insertRange, subtractRange } from './ranges.ts';
 import { scanSegment } from './scan.ts';
 import { listSegments, readSegmentHeader, type SegmentFile } from './segment.ts';
@@ -136,66 +136,38 @@ export function replayLog(o: ReplayOptions): ReplayResult {
     const s = segments[i];
     const from = i === startSeg ? startOff : s.headerSize;
     const isLast = i === segments.length - 1;
-    let pieceStart = -1;
-    let pieceEnd = -1;
-    let pieces: Range[] = [];
-    let pendingCount = 0;
-    let batchSampled = false;
     let sealEnd = from;
     const corrupt: { off: number; length: number; reason: string }[] = [];
-    const commit = (): void => {
-      if (pieceStart >= 0) pieces.push({ start: pieceStart, end: pieceEnd });
-      for (const p of pieces) {
-        const last = ranges[ranges.length - 1];
-        if (last && last.end === extendFrom && p.start >= extendFrom) last.end = p.end;
-        else insertRange(ranges, p);
-        extendFrom = ranges[ranges.length - 1].end;
-      }
-      size += pendingCount;
-      eventsReplayed += pendingCount;
-      pieces = [];
-      pieceStart = -1;
-      pendingCount = 0;
-      batchSampled = false;
-    };
     const r = scanSegment(s.path, from, {
-      frame(type, buf, at, length, off, fend) {
-        if (type === FrameType.Event) {
-          const p = pos(s.id, off);
-          if (pieceStart < 0) pieceStart = p;
-          pieceEnd = pos(s.id, fend);
-          pendingCount++;
-          if (!batchSampled) {
-            batchSampled = true;
-            const lastSample = samples[samples.length - 1];
-            if (!lastSample || p - lastSample[0] >= SAMPLE_EVERY) samples.push([p, eventPutTime(buf, at)]);
-          }
-        } else if (type === FrameType.Commit) {
-          pieceEnd = pos(s.id, fend);
-          commit();
-          sealEnd = fend;
+      frame(type, buf, at, _length, off, fend) {
+        sealEnd = fend;
+        if (type === FrameType.Put) {
+          const frameAt = at - FRAME_HEADER_SIZE;
+          const count = putCountOf(buf, frameAt);
+          if (count === 0) return;
+          const piece = { start: pos(s.id, off + PUT_FIRST_ENTRY), end: pos(s.id, fend) };
+          const last = ranges[ranges.length - 1];
+          if (last && last.end === extendFrom && piece.start >= extendFrom) last.end = piece.end;
+          else insertRange(ranges, piece);
+          extendFrom = ranges[ranges.length - 1].end;
+          size += count;
+          eventsReplayed += count;
+          const lastSample = samples[samples.length - 1];
+          if (!lastSample || piece.start - lastSample[0] >= SAMPLE_EVERY) samples.push([piece.start, putTimeOf(buf, frameAt)]);
         } else if (type === FrameType.Take) {
           const t = decodeTake(buf, at);
           for (const r of t.ranges) subtractRange(ranges, r);
           size = Math.max(0, size - t.count);
-          sealEnd = fend;
         }
-        // unknown frame types (a newer minor format) are skipped: their CRC proved them whole
-        void length;
+        // unknown frame types (a later minor format) are skipped: their CRC proved them whole
       },
       corrupt(off, length, reason) {
         corrupt.push({ off, length, reason });
-        if (pieceStart >= 0) pieces.push({ start: pieceStart, end: pieceEnd });
-        pieceStart = -1;
         extendFrom = NaN;
       },
     }, progress);
     if (r.trailing && !isLast) corrupt.push(r.trailing);
     if (isLast) {
-      // events after the last seal: a torn batch, never acknowledged
-      pieces = [];
-      pieceStart = -1;
-      pendingCount = 0;
       const tornLen = r.fileSize - sealEnd;
       if (tornLen > 0) {
         truncatedBytes += tornLen;
@@ -212,9 +184,6 @@ export function replayLog(o: ReplayOptions): ReplayResult {
         }
       }
       end = pos(s.id, sealEnd);
-    } else if (pendingCount > 0 || pieces.length > 0) {
-      // a batch whose Commit frame is damaged, in a sealed segment: the writer went on, so it was committed
-      commit();
     }
     for (const c of corrupt) {
       if (isLast && c.off >= sealEnd) continue; // part of the torn tail

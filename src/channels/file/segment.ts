@@ -3,7 +3,7 @@
  * number of dirs). Ids only grow, so the log order is the id order across
  * every dir, and a fully consumed segment is deleted as a whole.
  */
-import { closeSync, fsyncSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeSegmentHeader, encodeSegmentHeader, SEGMENT_HEADER_SIZE } from './framing.ts';
 
@@ -73,8 +73,8 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** Creates segment `id` in `dir` with its header on disk (file and dir entry fsync'ed); returns its open fd. */
-export function createSegment(dir: string, id: number, now = Date.now()): { fd: number; path: string } {
+/** Creates segment `id` in `dir` with its header on disk (file and dir entry fsync'ed), open for appending. */
+export function createSegment(dir: string, id: number, now = Date.now()): { fd: number; dsync: boolean; path: string } {
   const path = join(dir, segmentName(id));
   const fd = openSync(path, 'wx+');
   try {
@@ -86,6 +86,24 @@ export function createSegment(dir: string, id: number, now = Date.now()): { fd: 
     unlinkSync(path);
     throw err;
   }
+  closeSync(fd);
   fsyncDir(dir);
-  return { fd, path };
+  return { ...openForAppend(path), path };
+}
+
+/**
+ * Opens a segment for writing. With O_DSYNC (where the platform has it) every
+ * write returns only once its data is on disk, so a group commit is one
+ * write call instead of a write then an fsync: one trip to the thread pool.
+ */
+export function openForAppend(path: string): { fd: number; dsync: boolean } {
+  const dsync = (constants as Record<string, number | undefined>).O_DSYNC;
+  if (dsync !== undefined) {
+    try {
+      return { fd: openSync(path, constants.O_RDWR | dsync), dsync: true };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+    }
+  }
+  return { fd: openSync(path, 'r+'), dsync: false };
 }
