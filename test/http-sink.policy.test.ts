@@ -128,8 +128,8 @@ test('backoff: doubles with jitter in [ceiling/2, ceiling), capped, floored by R
 
 test('encoding: any batch and byte cap → requests in order, each event once, none over the cap unless alone', () => {
   const event = fc.record({
-    body: fc.oneof(fc.string({ maxLength: 60 }), fc.uint8Array({ maxLength: 60 })),
-    headers: fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), fc.string({ maxLength: 8 }), { maxKeys: 3 }),
+    body: fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 30 }), fc.string({ unit: fc.constantFrom('"', '\\', '\n', '\u0001', 'é', '😀', 'a'), maxLength: 30 }), fc.uint8Array({ maxLength: 60 })),
+    headers: fc.dictionary(fc.string({ unit: 'binary', minLength: 1, maxLength: 5 }), fc.string({ unit: 'binary', maxLength: 8 }), { maxKeys: 3 }),
   });
   fc.assert(
     fc.property(fc.array(event, { minLength: 1, maxLength: 30 }), fc.constantFrom('ndjson', 'json', 'text'), fc.integer({ min: 1, max: 400 }), (raw, format, cap) => {
@@ -150,7 +150,13 @@ test('encoding: any batch and byte cap → requests in order, each event once, n
           }
         } else if (format === 'ndjson') {
           const text = c.body.toString();
-          if (!text.endsWith('\n') || text.slice(0, -1).split('\n').length !== c.count) return false;
+          const objs = text.slice(0, -1).split('\n').map((l) => JSON.parse(l) as { headers: Record<string, string>; body?: string; body_base64?: string });
+          if (!text.endsWith('\n') || objs.length !== c.count) return false;
+          for (let k = 0; k < objs.length; k++) {
+            const e = events[c.first + k];
+            const bytes = objs[k].body !== undefined ? Buffer.from(objs[k].body!, 'utf8') : Buffer.from(objs[k].body_base64!, 'base64');
+            if (!bytes.equals(Buffer.from(e.body)) || JSON.stringify(objs[k].headers) !== JSON.stringify(e.headers)) return false;
+          }
         } else {
           const expect = Buffer.concat(events.slice(c.first, c.first + c.count).flatMap((e, k) => (k ? [Buffer.from('\n'), e.body] : [e.body])));
           if (!expect.equals(c.body)) return false;

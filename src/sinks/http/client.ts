@@ -47,51 +47,72 @@ export class TransportError extends Error {
 
 const SNIPPET_BYTES = 512;
 
+interface InFlight {
+  /** performance.now() by which the response must be complete; Infinity while connecting. */
+  deadline: number;
+  fail: (err: TransportError) => void;
+}
+
 export class HttpClient {
   private readonly agent: http.Agent;
   private readonly mod: typeof http | typeof https;
   private readonly seen = new WeakSet<Socket>();
+  private readonly inflight = new Set<InFlight>();
+  private sweeper?: NodeJS.Timeout;
+  private readonly tls: boolean;
+  /** Request options computed once: host, port, path, method, agent. */
+  private readonly target: http.RequestOptions;
 
   constructor(private readonly opts: HttpClientOptions, private readonly counters: CounterGroup) {
     const tls = opts.endpoint.protocol === 'https:';
+    this.tls = tls;
     this.mod = tls ? https : http;
     const common = { keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, scheduling: 'fifo' as const };
     this.agent = tls
       ? new https.Agent({ ...common, ...(opts.ca !== undefined ? { ca: opts.ca } : {}), rejectUnauthorized: !opts.insecure })
       : new http.Agent(common);
+    const u = opts.endpoint;
+    this.target = {
+      protocol: u.protocol,
+      hostname: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
+      port: u.port || (tls ? 443 : 80),
+      path: u.pathname + u.search,
+      method: 'POST',
+      agent: this.agent,
+      ...(u.username || u.password ? { auth: `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` } : {}),
+    };
   }
 
-  post(body: Buffer, headers: Record<string, string>, signal?: AbortSignal): Promise<HttpResponse> {
-    const { endpoint } = this.opts;
+  /**
+   * POSTs `body`; resolves with the status once the whole response is read
+   * (so the connection can be reused), or rejects with a TransportError.
+   */
+  post(body: Buffer, headers: Record<string, string>): Promise<HttpResponse> {
     return new Promise<HttpResponse>((resolve, reject) => {
       let settled = false;
       let connectTimer: NodeJS.Timeout | undefined;
-      let requestTimer: NodeJS.Timeout | undefined;
+      let connected = false;
       const finish = (err: Error | undefined, res?: HttpResponse): void => {
         if (settled) return;
         settled = true;
         clearTimeout(connectTimer);
-        clearTimeout(requestTimer);
-        signal?.removeEventListener('abort', onAbort);
+        this.inflight.delete(entry);
         if (err) reject(err);
         else resolve(res!);
       };
-      const req = this.mod.request(endpoint, {
-        method: 'POST',
-        agent: this.agent,
-        headers: { ...headers, 'content-length': String(body.byteLength) },
-      });
+      headers['content-length'] = String(body.byteLength);
+      const req = this.mod.request({ ...this.target, headers });
       const fail = (err: TransportError): void => {
         finish(err);
         req.destroy();
       };
-      const onAbort = (): void => fail(new TransportError('network', 'aborted: the sink is stopping'));
-      signal?.addEventListener('abort', onAbort, { once: true });
+      // deadlines are checked by one sweeper per client, not a timer per request (measured cheaper)
+      const entry: InFlight = { deadline: Infinity, fail };
+      this.inflight.add(entry);
       const startRequestTimer = (): void => {
-        requestTimer = setTimeout(
-          () => fail(new TransportError('request-timeout', `no complete response within requestTimeout ${this.opts.requestTimeoutMs} ms`)),
-          this.opts.requestTimeoutMs,
-        );
+        connected = true;
+        entry.deadline = performance.now() + this.opts.requestTimeoutMs;
+        this.sweep();
       };
 
       req.on('socket', (socket: Socket) => {
@@ -100,7 +121,7 @@ export class HttpClient {
             () => fail(new TransportError('connect-timeout', `no connection within connectTimeout ${this.opts.connectTimeoutMs} ms`)),
             this.opts.connectTimeoutMs,
           );
-          socket.once(endpoint.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+          socket.once(this.tls ? 'secureConnect' : 'connect', () => {
             clearTimeout(connectTimer);
             this.track(socket);
             startRequestTimer();
@@ -113,23 +134,28 @@ export class HttpClient {
 
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (settled) return;
-        const connecting = requestTimer === undefined;
+        const connecting = !connected;
         if (connecting) this.counters.inc('ConnectionFailedCount');
         finish(new TransportError(connecting ? 'connect' : 'network', describe(err), { cause: err }));
       });
 
       req.on('response', (res: http.IncomingMessage) => {
+        const status = res.statusCode ?? 0;
         const kept: Buffer[] = [];
         let keptBytes = 0;
-        res.on('data', (chunk: Buffer) => {
-          if (keptBytes < SNIPPET_BYTES) {
-            kept.push(chunk);
-            keptBytes += chunk.byteLength;
-          }
-        });
+        if (status >= 200 && status < 300) {
+          res.resume(); // a success body is not needed; reading it frees the connection
+        } else {
+          res.on('data', (chunk: Buffer) => {
+            if (keptBytes < SNIPPET_BYTES) {
+              kept.push(chunk);
+              keptBytes += chunk.byteLength;
+            }
+          });
+        }
         res.on('end', () => {
-          const snippet = Buffer.concat(kept).subarray(0, SNIPPET_BYTES).toString('utf8');
-          finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, snippet });
+          const snippet = keptBytes > 0 ? Buffer.concat(kept).subarray(0, SNIPPET_BYTES).toString('utf8') : '';
+          finish(undefined, { status, headers: res.headers, snippet });
         });
         res.on('error', (err: Error) => finish(new TransportError('network', `response: ${describe(err)}`, { cause: err })));
         res.on('aborted', () => finish(new TransportError('network', 'response aborted by the server')));
@@ -137,6 +163,27 @@ export class HttpClient {
 
       req.end(body);
     });
+  }
+
+  /**
+   * Fails requests past their deadline. Runs every requestTimeout/10 (10 ms to
+   * 250 ms) while requests are in flight, so a timeout fires at most a tenth
+   * late; stops itself when nothing is in flight.
+   */
+  private sweep(): void {
+    if (this.sweeper) return;
+    const every = Math.min(250, Math.max(10, Math.floor(this.opts.requestTimeoutMs / 10)));
+    this.sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const r of [...this.inflight]) {
+        if (r.deadline <= now) r.fail(new TransportError('request-timeout', `no complete response within requestTimeout ${this.opts.requestTimeoutMs} ms`));
+      }
+      if (this.inflight.size === 0) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
+    }, every);
+    this.sweeper.unref?.();
   }
 
   /** Counts a connection once, when it is first used (a refused connect counts as failed, not created). */
@@ -147,7 +194,11 @@ export class HttpClient {
     socket.once('close', () => this.counters.inc('ConnectionClosedCount'));
   }
 
+  /** Aborts requests in flight (they reject) and closes every connection. */
   close(): void {
+    for (const r of [...this.inflight]) r.fail(new TransportError('network', 'aborted: the sink is stopping'));
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     this.agent.destroy();
   }
 }

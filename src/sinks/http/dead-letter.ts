@@ -11,8 +11,9 @@
  */
 import { mkdir, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Buffer } from 'node:buffer';
 import type { FlumeEvent } from '../../core/event.ts';
-import { eventJson } from './encode.ts';
+import { encodeBatch } from './encode.ts';
 
 export class DeadLetterDir {
   private seq = 0;
@@ -25,11 +26,10 @@ export class DeadLetterDir {
     const base = `${safeName(this.sink)}-${Date.now()}-${++this.seq}-${status}.ndjson`;
     const path = join(this.dir, base);
     const tmp = join(this.dir, `.${base}.tmp`);
-    let text = '';
-    for (const e of events) text += eventJson(e) + '\n';
+    const body = encodeBatch(events, 'ndjson', Infinity)[0]?.body ?? Buffer.alloc(0);
     const fh = await open(tmp, 'w');
     try {
-      await fh.writeFile(text, 'utf8');
+      await fh.writeFile(body);
       await fh.sync();
     } finally {
       await fh.close();

@@ -10,7 +10,7 @@
  * rolls the batch back and waits — a long outage shows as backoff on the
  * dashboard and the batch stays in the channel.
  */
-import { gzip as gzipCb } from 'node:zlib';
+import { gzip as gzipCb, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import type { Sink, SinkDeps } from '../sink.ts';
@@ -25,7 +25,17 @@ import { HttpClient, TransportError, type HttpResponse } from './client.ts';
 import { DeadLetterDir } from './dead-letter.ts';
 import type { HttpSinkOptions } from './spec.ts';
 
-const gzip = promisify(gzipCb);
+const gzipAsync = promisify(gzipCb);
+/**
+ * Below this size a body is gzipped on the event loop: the thread-pool hop of
+ * async zlib costs more than compressing ~20 KiB (measured, BENCHMARKS-http.md);
+ * bigger bodies go to the pool so the loop is never blocked for long.
+ */
+const SYNC_GZIP_MAX = 128 * 1024;
+
+function gzip(body: Buffer): Buffer | Promise<Buffer> {
+  return body.byteLength <= SYNC_GZIP_MAX ? gzipSync(body) : gzipAsync(body);
+}
 
 /** flume-tail's own sink counters, next to Flume's SINK_COUNTERS. */
 export const HTTP_SINK_COUNTERS = [
@@ -169,7 +179,7 @@ export class HttpSink implements Sink {
       this.counters.inc('RequestCount');
       this.counters.inc('RequestBytes', body.byteLength);
       try {
-        res = await client.post(body, this.baseHeaders, this.stopping.signal);
+        res = await client.post(body, { ...this.baseHeaders });
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;
         failure = err.message;
