@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ComponentContext, type Entry } from './context.ts';
 import { Problems } from './problems.ts';
-import { parseProperties } from './properties.ts';
+import { javaTrim, parseProperties } from './properties.ts';
 import { substituteEnv } from './env.ts';
 import type { AgentConfig, ChannelConfig, SinkConfig, SourceConfig } from './agent-config.ts';
 import { findSpec, typeNames, type Registry } from '../registry.ts';
@@ -39,11 +39,11 @@ export function loadConfigText(text: string, file: string, agent: string, regist
   const all = new Map<string, Entry>();
   const agentsSeen = new Set<string>();
   for (const { key: rawKey, value: rawValue, line } of parsed.lines) {
-    const key = rawKey.trim();
+    const key = javaTrim(rawKey);
     const dot = key.indexOf('.');
     if (dot > 0) agentsSeen.add(key.slice(0, dot));
     if (!key.startsWith(`${agent}.`) && !key.startsWith('flume.monitoring.')) continue;
-    const value = rawValue.trim();
+    const value = javaTrim(rawValue);
     if (value === '') {
       problems.error(line, key, 'an empty value', 'a value (Flume rejects keys without one)');
       continue;

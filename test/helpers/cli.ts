@@ -44,7 +44,7 @@ export class Cli {
 
   async waitFor(what: RegExp | string, stream: 'stdout' | 'stderr' | 'any' = 'any', timeoutMs = 20_000): Promise<void> {
     const test = (s: string) => (typeof what === 'string' ? s.includes(what) : what.test(s));
-    await until(`${what} in the CLI's ${stream}\n--- stdout:\n${this.stdout.slice(-2000)}\n--- stderr:\n${this.stderr.slice(-2000)}`, () =>
+    await until(() => `${what} in the CLI's ${stream}\n--- stdout:\n${this.stdout.slice(-2000)}\n--- stderr:\n${this.stderr.slice(-2000)}`, () =>
       test(stream === 'stdout' ? this.stdout : stream === 'stderr' ? this.stderr : this.output),
     timeoutMs);
   }
