@@ -116,11 +116,13 @@ async function fill(dir: string, bytes: number): Promise<number> {
 }
 
 async function replayChild(dir: string): Promise<void> {
+  const baseRssMb = process.memoryUsage().rss / 1048576;
   const lines: string[] = [];
   const ch = channel(dir, { log: new Logger({ write: (l) => lines.push(l) }, 'info') });
   const t0 = performance.now();
   await ch.start();
   const startMs = performance.now() - t0;
+  const replayPeakMb = process.resourceUsage().maxRSS / 1024;
   const size = ch.size;
   // drain a slice to show takes from a cold backlog
   const t1 = performance.now();
@@ -134,7 +136,7 @@ async function replayChild(dir: string): Promise<void> {
   const drainMs = performance.now() - t1;
   await ch.stop();
   const maxRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ startMs, size, took, drainMs, maxRssMb, log: lines.filter((l) => l.includes('replay')).slice(-2) }) + '\n');
+  process.stdout.write(JSON.stringify({ startMs, size, took, drainMs, maxRssMb, baseRssMb, replayPeakMb, log: lines.filter((l) => l.includes('replay')).slice(-2) }) + '\n');
 }
 
 async function main(): Promise<void> {
@@ -175,10 +177,13 @@ async function main(): Promise<void> {
       if (mode.startsWith('full')) rmSync(join(rdir, 'channels', 'bench', 'checkpoint', 'checkpoint'), { force: true });
       const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--replay-child', rdir], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`replay child failed: ${r.stderr}`);
-      const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { startMs: number; size: number; took: number; drainMs: number; maxRssMb: number };
+      const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+        startMs: number; size: number; took: number; drainMs: number; maxRssMb: number; baseRssMb: number; replayPeakMb: number;
+      };
       console.log(
         `${mode}: start ${fmt(j.startMs)} ms for ${fmt(j.size)} pending events (${(onDisk / 2 ** 20 / (j.startMs / 1000)).toFixed(0)} MiB/s); ` +
-          `then took+committed ${fmt(j.took)} in ${fmt(j.drainMs)} ms; peak RSS ${j.maxRssMb.toFixed(0)} MB`,
+          `then took+committed ${fmt(j.took)} in ${fmt(j.drainMs)} ms (${fmt((j.took / j.drainMs) * 1000)} events/s); ` +
+          `RSS: ${j.baseRssMb.toFixed(0)} MB before start (node + tsx), peak ${j.replayPeakMb.toFixed(0)} MB after replay, ${j.maxRssMb.toFixed(0)} MB after the takes`,
       );
     }
   } finally {

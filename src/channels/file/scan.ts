@@ -22,7 +22,7 @@ export interface ScanResult {
 }
 
 const MAGIC = Buffer.from([FRAME_MAGIC & 0xff, FRAME_MAGIC >> 8]);
-export const SCAN_CHUNK = 8 << 20;
+export const SCAN_CHUNK = 4 << 20;
 
 export function scanSegment(path: string, from: number, visitor: ScanVisitor, onBytes?: (n: number) => void): ScanResult {
   const fd = openSync(path, 'r');
