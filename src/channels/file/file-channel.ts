@@ -9,7 +9,7 @@
  * fsync'ed and a take commit only after its Take frame is.
  */
 import { closeSync, mkdirSync, statfsSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Channel, ChannelDeps, Taken } from '../channel.ts';
 import type { FlumeEvent } from '../../core/event.ts';
 import { ChannelClosedError, ChannelFullError, FlumeError, TransactionTooLargeError } from '../../core/errors.ts';
@@ -181,7 +181,8 @@ export class FileChannel implements Channel {
     this.state = 'replaying';
     this.counters.startTime = Date.now();
     try {
-      for (const d of [this.checkpointDir, ...this.dataDirs]) {
+      // one lock per distinct dir (checkpointDir may also be a data dir)
+      for (const d of new Set([this.checkpointDir, ...this.dataDirs].map((x) => resolve(x)))) {
         mkdirSync(d, { recursive: true });
         this.releases.push(acquireLock(this.name, d, (m) => this.log.warn(m)));
       }
@@ -520,7 +521,9 @@ export class FileChannel implements Channel {
           r = { start: this.tailPos, end: this.durableEnd };
           fromTail = true;
         } else break;
+        const before = events.length;
         const p = await this.reader!.read(r.start, r.end, max, events, times);
+        if (p <= r.start && events.length === before) break; // no progress: never spin
         if (p > r.start) insertRange(t.ranges, { start: r.start, end: p });
         if (fromTail) this.tailPos = p;
         else if (p >= r.end) this.pending.shift();
