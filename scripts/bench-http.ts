@@ -2,11 +2,11 @@
  * HTTP sink throughput against the receiver's own ceiling, measured in the same run.
  *
  *   node --import tsx scripts/bench-http.ts            (also: bun scripts/bench-http.ts, deno run -A scripts/bench-http.ts)
- *   BENCH_SECONDS=2 BENCH_BATCH=100 node --import tsx scripts/bench-http.ts
+ *   BENCH_SECONDS=2 BENCH_BATCH=100 BENCH_INFLIGHT=1 node --import tsx scripts/bench-http.ts
  *
  * A receiver runs in a child process (its own core) on 127.0.0.1: it reads each
  * request, gunzips it when gzipped, counts the ndjson lines and answers 200.
- * For each case (ndjson, ndjson + gzip):
+ * For each case (ndjson; ndjson + gzip at the default level 6 and at level 1):
  *   - ceiling: a plain node:http keep-alive client posting the *already
  *     encoded* (and already gzipped) bodies back to back, one in flight — the
  *     most this receiver takes from one connection;
@@ -30,6 +30,8 @@ import { encodeBatch } from '../src/sinks/http/encode.ts';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Batches in flight at once (the sink's `concurrency`, and as many posts for the ceiling). 1 is the ordered default. */
+const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 1);
 
 if (process.argv.includes('--receiver')) {
   receiver();
@@ -105,7 +107,7 @@ async function timed(step: (i: number) => Promise<number>): Promise<number> {
 }
 
 function plainPoster(port: number, gz: boolean): { post: (body: Buffer) => Promise<void>; close: () => void } {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: INFLIGHT });
   const headers: Record<string, string> = { 'content-type': 'application/x-ndjson' };
   if (gz) headers['content-encoding'] = 'gzip';
   return {
@@ -141,14 +143,16 @@ async function main(): Promise<void> {
   const batches = makeBatches();
   const log = new Logger({ write: () => {} });
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US').padStart(10);
-  console.log(`bench-http on ${runtimeName()}: batch ${BATCH} events (~${batches[0].reduce((s, e) => s + e.body.byteLength, 0) / BATCH | 0} B bodies), ${SECONDS}s × ${ROUNDS} rounds per case, receiver in a child process`);
+  console.log(`bench-http on ${runtimeName()}: ${INFLIGHT} batch(es) in flight, batch ${BATCH} events (~${batches[0].reduce((s, e) => s + e.body.byteLength, 0) / BATCH | 0} B bodies), ${SECONDS}s × ${ROUNDS} rounds per case, receiver in a child process`);
   let failed = false;
-  for (const gz of [false, true]) {
+  for (const level of [0, 6, 1]) {
+    const gz = level > 0;
     const bodies = batches.map((b) => {
       const raw = encodeBatch(b, 'ndjson', Infinity)[0].body;
-      return gz ? gzipSync(raw) : raw;
+      return gz ? gzipSync(raw, { level }) : raw;
     });
-    const props: Record<string, string> = { endpoint: `http://127.0.0.1:${port}/`, format: 'ndjson', batchSize: String(BATCH), compression: gz ? 'gzip' : 'none' };
+    const props: Record<string, string> = { endpoint: `http://127.0.0.1:${port}/`, format: 'ndjson', batchSize: String(BATCH), compression: gz ? 'gzip' : 'none', concurrency: String(INFLIGHT) };
+    if (gz) props.compressionLevel = String(level);
     const entries = new Map<string, Entry>(Object.entries(props).map(([k, v]) => [k, { value: v, line: 1 }]));
     const problems = new Problems('bench');
     const opts = httpSinkSpec.parse(new ComponentContext('bench.sinks.k1', entries, problems, 1));
@@ -162,9 +166,14 @@ async function main(): Promise<void> {
     const fet: number[] = [];
     const snk: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      ceil.push(await timed(async (i) => { await plain.post(bodies[i % bodies.length]); return BATCH; }));
-      fet.push(await timed(async (i) => { await viaFetch(bodies[i % bodies.length]); return BATCH; }));
-      snk.push(await timed(async (i) => { await sink.deliver(batches[i % batches.length]); return BATCH; }));
+      // INFLIGHT batches at once: i is the step, k the slot
+      const each = async (f: (j: number) => Promise<void>, i: number): Promise<number> => {
+        await Promise.all(Array.from({ length: INFLIGHT }, (_, k) => f(i * INFLIGHT + k)));
+        return BATCH * INFLIGHT;
+      };
+      ceil.push(await timed((i) => each((j) => plain.post(bodies[j % bodies.length]), i)));
+      fet.push(await timed((i) => each((j) => viaFetch(bodies[j % bodies.length]), i)));
+      snk.push(await timed((i) => each((j) => sink.deliver(batches[j % batches.length]), i)));
     }
     await sink.stop();
     plain.close();
@@ -173,7 +182,7 @@ async function main(): Promise<void> {
     const s = median(snk);
     const ratio = s / c;
     if (ratio < 0.7) failed = true;
-    console.log(`\nndjson${gz ? ' + gzip' : ''} (${(bodies.reduce((a, b) => a + b.byteLength, 0) / bodies.length / 1024).toFixed(1)} KiB per request on the wire)`);
+    console.log(`\nndjson${gz ? ` + gzip level ${level}${level === 6 ? ' (default)' : ''}` : ''} (${(bodies.reduce((a, b) => a + b.byteLength, 0) / bodies.length / 1024).toFixed(1)} KiB per request on the wire)`);
     console.log(`  ceiling (node:http, pre-encoded)  ${fmt(c)} events/s`);
     console.log(`  fetch   (pre-encoded)             ${fmt(f)} events/s   ${(f / c).toFixed(2)}× ceiling`);
     console.log(`  HttpSink (encode${gz ? ' + gzip' : ''} + send)       ${fmt(s)} events/s   ${ratio.toFixed(2)}× ceiling  ${ratio >= 0.7 ? 'OK (target ≥ 0.70)' : 'BELOW TARGET 0.70'}`);

@@ -199,30 +199,26 @@ class JsonWriter {
     return this.lastPrefix;
   }
 
-  /** Copies valid UTF-8 bytes, escaping `"`, `\\` and bytes below 0x20. */
+  /**
+   * Copies valid UTF-8 bytes, escaping `"`, `\\` and bytes below 0x20. A byte
+   * loop that copies as it scans measured faster than copying runs with
+   * `set(subarray)` (no view objects per escape).
+   */
   private escaped(src: Uint8Array): void {
     this.room(src.byteLength * 6);
     const out = this.buf;
     let o = this.n;
-    let runStart = 0;
-    for (let i = 0; i < src.length; i++) {
+    const len = src.length;
+    for (let i = 0; i < len; i++) {
       const c = src[i];
-      if (c >= 0x20 && c !== 0x22 && c !== 0x5c) continue;
-      if (i > runStart) {
-        out.set(src.subarray(runStart, i), o);
-        o += i - runStart;
-      }
-      runStart = i + 1;
-      if (c === 0x22 || c === 0x5c) {
+      if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+        out[o++] = c;
+      } else if (c === 0x22 || c === 0x5c) {
         out[o++] = 0x5c;
         out[o++] = c;
       } else {
         o += out.write(ESCAPE[c], o, 'latin1');
       }
-    }
-    if (src.length > runStart) {
-      out.set(runStart === 0 ? src : src.subarray(runStart), o);
-      o += src.length - runStart;
     }
     this.n = o;
   }

@@ -33,8 +33,8 @@ const gzipAsync = promisify(gzipCb);
  */
 const SYNC_GZIP_MAX = 128 * 1024;
 
-function gzip(body: Buffer): Buffer | Promise<Buffer> {
-  return body.byteLength <= SYNC_GZIP_MAX ? gzipSync(body) : gzipAsync(body);
+function gzip(body: Buffer, level: number): Buffer | Promise<Buffer> {
+  return body.byteLength <= SYNC_GZIP_MAX ? gzipSync(body, { level }) : gzipAsync(body, { level });
 }
 
 /** flume-tail's own sink counters, next to Flume's SINK_COUNTERS. */
@@ -165,7 +165,7 @@ export class HttpSink implements Sink {
 
   /** Sends one request until it is committed or rejected, or throws for the runner to retry later. */
   private async sendChunk(events: FlumeEvent[], chunk: EncodedChunk): Promise<void> {
-    const body = this.opts.compression === 'gzip' ? await gzip(chunk.body) : chunk.body;
+    const body = this.opts.compression === 'gzip' ? await gzip(chunk.body, this.opts.compressionLevel) : chunk.body;
     for (let attempt = 0; ; attempt++) {
       await this.waitPause();
       const client = this.client;

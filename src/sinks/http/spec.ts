@@ -20,6 +20,8 @@ export interface HttpSinkOptions {
   maxBatchBytes: number;
   format: BodyFormat;
   compression: 'none' | 'gzip';
+  /** zlib level 1 (fastest) … 9 (smallest). */
+  compressionLevel: number;
   /** Requests in flight at once; 1 keeps order. */
   concurrency: number;
   initialBackoffMs: number;
@@ -35,7 +37,7 @@ export interface HttpSinkOptions {
 export const HTTP_SINK_KEYS =
   'endpoint, connectTimeout, requestTimeout, contentTypeHeader, acceptHeader, defaultBackoff, defaultRollback, ' +
   'defaultIncrementMetrics, backoff.CODE, rollback.CODE, incrementMetrics.CODE, batchSize, maxBatchBytes, format, ' +
-  'compression, concurrency, initialBackoff, maxBackoff, onReject, dlqDir, headers.NAME, tls.caFile, tls.insecure';
+  'compression, compressionLevel, concurrency, initialBackoff, maxBackoff, onReject, dlqDir, headers.NAME, tls.caFile, tls.insecure';
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Headers the sink sets itself from the body it sends. */
@@ -108,6 +110,7 @@ export const httpSinkSpec: SinkSpec<HttpSinkOptions> = {
       maxBatchBytes: ctx.int('maxBatchBytes', 1024 * 1024, { min: 1 }),
       format,
       compression: ctx.oneOf('compression', 'none', ['none', 'gzip'] as const),
+      compressionLevel: ctx.int('compressionLevel', 6, { min: 1, max: 9 }),
       concurrency: ctx.int('concurrency', 1, { min: 1, max: 64 }),
       initialBackoffMs: ctx.int('initialBackoff', 100, { min: 1, max: maxBackoffMs }),
       maxBackoffMs,
