@@ -143,7 +143,8 @@ async function main(): Promise<void> {
   if (args[0] === '--replay-child') return replayChild(args[1]);
   const base = mkdtempSync(join(opt('dir', tmpdir()), 'bench-channel-'));
   try {
-    console.log(`file channel benchmark (${EVENT_BYTES}-byte events), dir ${base}, node ${process.version}\n`);
+    const runtime = process.versions.bun ? `bun ${process.versions.bun}` : `node ${process.version}`;
+    console.log(`file channel benchmark (${EVENT_BYTES}-byte events), dir ${base}, ${runtime}\n`);
     const rounds = Number(opt('rounds', '3'));
     console.log(`put+take, median of ${rounds} rounds (floor and channel alternate, so both see the same disk and load)\n`);
     console.log('| batch | putters | floor events/s | channel events/s | channel MB/s | channel time / floor time |');
@@ -175,7 +176,9 @@ async function main(): Promise<void> {
     const self = fileURLToPath(import.meta.url);
     for (const mode of ['full replay (no checkpoint)', 'replay from the checkpoint'] as const) {
       if (mode.startsWith('full')) rmSync(join(rdir, 'channels', 'bench', 'checkpoint', 'checkpoint'), { force: true });
-      const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--replay-child', rdir], { encoding: 'utf8' });
+      // the child runs on the same runtime (Bun runs TypeScript itself; Node needs tsx)
+      const argv = process.versions.bun ? [self, '--replay-child', rdir] : ['--import', 'tsx', self, '--replay-child', rdir];
+      const r = spawnSync(process.execPath, argv, { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`replay child failed: ${r.stderr}`);
       const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
         startMs: number; size: number; took: number; drainMs: number; maxRssMb: number; baseRssMb: number; replayPeakMb: number;
@@ -183,7 +186,7 @@ async function main(): Promise<void> {
       console.log(
         `${mode}: start ${fmt(j.startMs)} ms for ${fmt(j.size)} pending events (${(onDisk / 2 ** 20 / (j.startMs / 1000)).toFixed(0)} MiB/s); ` +
           `then took+committed ${fmt(j.took)} in ${fmt(j.drainMs)} ms (${fmt((j.took / j.drainMs) * 1000)} events/s); ` +
-          `RSS: ${j.baseRssMb.toFixed(0)} MB before start (node + tsx), peak ${j.replayPeakMb.toFixed(0)} MB after replay, ${j.maxRssMb.toFixed(0)} MB after the takes`,
+          `RSS: ${j.baseRssMb.toFixed(0)} MB before start (runtime + loader), peak ${j.replayPeakMb.toFixed(0)} MB after replay, ${j.maxRssMb.toFixed(0)} MB after the takes`,
       );
     }
   } finally {

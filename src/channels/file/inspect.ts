@@ -10,7 +10,7 @@ import { readCheckpoint } from './checkpoint.ts';
 import { FRAME_HEADER_SIZE, FrameType, putCountOf } from './framing.ts';
 import { LOCK_FILE } from './lock.ts';
 import { replayLog } from './replay.ts';
-import { scanSegment } from './scan.ts';
+import { ScanBuffer, scanSegment } from './scan.ts';
 import { listSegments, readSegmentHeader } from './segment.ts';
 
 export interface ChannelDirs {
@@ -152,6 +152,7 @@ export async function verifyChannel(dir: string): Promise<ChannelVerifyReport> {
     let events = 0;
     let bytes = 0;
     let tornTail: ChannelVerifyReport['tornTail'];
+    const scanBuf = new ScanBuffer();
     segs.forEach((s, i) => {
       const isLast = i === segs.length - 1;
       bytes += s.size;
@@ -169,7 +170,7 @@ export async function verifyChannel(dir: string): Promise<ChannelVerifyReport> {
         corrupt(offset, length, reason) {
           found.push({ file: s.path, offset, length, reason });
         },
-      });
+      }, undefined, scanBuf);
       if (res.trailing) found.push({ file: s.path, offset: res.trailing.off, length: res.trailing.length, reason: res.trailing.reason });
       for (const c of found) if (!(isLast && c.offset >= sealEnd)) corrupt.push(c);
       if (isLast && res.fileSize > sealEnd) tornTail = { file: s.path, offset: sealEnd, length: res.fileSize - sealEnd };

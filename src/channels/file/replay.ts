@@ -16,7 +16,7 @@ import { FlumeError } from '../../core/errors.ts';
 import type { CheckpointData, Sample } from './checkpoint.ts';
 import { FRAME_HEADER_SIZE, decodeTake, FORMAT_VERSION, FrameType, fmtPos, offOf, pos, PUT_FIRST_ENTRY, putCountOf, putTimeOf, segOf, type Range } from './framing.ts';
 import { clipBelow, insertRange, subtractRange } from './ranges.ts';
-import { scanSegment } from './scan.ts';
+import { ScanBuffer, scanSegment } from './scan.ts';
 import { listSegments, readSegmentHeader, type SegmentFile } from './segment.ts';
 import { unlinkSync } from 'node:fs';
 
@@ -129,6 +129,7 @@ export function replayLog(o: ReplayOptions): ReplayResult {
   };
 
   let truncatedBytes = 0;
+  const scanBuf = new ScanBuffer();
   let extendFrom = NaN; // the last range may grow over a new batch only if nothing but clean frames lie between
   let end = pos(segments[startSeg]?.id ?? 1, startOff);
 
@@ -165,7 +166,7 @@ export function replayLog(o: ReplayOptions): ReplayResult {
         corrupt.push({ off, length, reason });
         extendFrom = NaN;
       },
-    }, progress);
+    }, progress, scanBuf);
     if (r.trailing && !isLast) corrupt.push(r.trailing);
     if (isLast) {
       const tornLen = r.fileSize - sealEnd;

@@ -24,15 +24,20 @@ export interface ScanResult {
 const MAGIC = Buffer.from([FRAME_MAGIC & 0xff, FRAME_MAGIC >> 8]);
 export const SCAN_CHUNK = 4 << 20;
 
-export function scanSegment(path: string, from: number, visitor: ScanVisitor, onBytes?: (n: number) => void): ScanResult {
+/** A read buffer reused across segments (a fresh 4 MiB per segment would be garbage the GC is slow to return). */
+export class ScanBuffer {
+  buf = Buffer.allocUnsafe(SCAN_CHUNK);
+}
+
+export function scanSegment(path: string, from: number, visitor: ScanVisitor, onBytes?: (n: number) => void, shared = new ScanBuffer()): ScanResult {
   const fd = openSync(path, 'r');
   try {
     const fileSize = fstatSync(fd).size;
-    let buf = Buffer.allocUnsafe(SCAN_CHUNK);
+    let buf = shared.buf;
     let bufStart = 0;
     let bufLen = 0;
     const load = (off: number, need: number): void => {
-      if (need > buf.length) buf = Buffer.allocUnsafe(need);
+      if (need > buf.length) buf = shared.buf = Buffer.allocUnsafe(need);
       const want = Math.min(buf.length, fileSize - off);
       let got = 0;
       while (got < want) {
