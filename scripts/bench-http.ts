@@ -2,7 +2,7 @@
  * HTTP sink throughput against the receiver's own ceiling, measured in the same run.
  *
  *   node --import tsx scripts/bench-http.ts            (also: bun scripts/bench-http.ts, deno run -A scripts/bench-http.ts)
- *   BENCH_SECONDS=2 BENCH_BATCH=100 BENCH_INFLIGHT=1 node --import tsx scripts/bench-http.ts
+ *   BENCH_ROUNDS=12 BENCH_SLICE_MS=250 BENCH_BATCH=100 BENCH_INFLIGHT=1 node --import tsx scripts/bench-http.ts
  *
  * A receiver runs in a child process (its own core) on 127.0.0.1: it reads each
  * request, gunzips it when gzipped, counts the ndjson lines and answers 200.
@@ -14,7 +14,8 @@
  *     client choice (node:http vs fetch);
  *   - sink:    the HttpSink fed batches of `BENCH_BATCH` events the way the
  *     runner feeds it (deliver, await, next), encoding and compressing itself.
- * Rounds alternate ceiling / fetch / sink and the median of each is reported.
+ * Each round runs a short slice of ceiling, fetch and sink in turn; the median
+ * slice of each is reported, so a load swing on a shared machine hits all three.
  */
 import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -27,9 +28,10 @@ import { eventOf, type FlumeEvent } from '../src/core/event.ts';
 import { httpSinkSpec } from '../src/sinks/http/spec.ts';
 import { encodeBatch } from '../src/sinks/http/encode.ts';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+/** Each measurement is a short slice; slices of the three clients alternate so load swings hit all alike. */
+const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 250);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
 /** Batches in flight at once (the sink's `concurrency`, and as many posts for the ceiling). 1 is the ordered default. */
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 1);
 
@@ -94,14 +96,14 @@ function makeBatches(): FlumeEvent[][] {
   return batches;
 }
 
-/** Runs `step` back to back for SECONDS (after a short warm-up); returns events/s. */
+/** Runs `step` back to back for one slice (after a short warm-up); returns events/s. */
 async function timed(step: (i: number) => Promise<number>): Promise<number> {
-  const warm = Date.now() + 300;
+  const warm = Date.now() + 50;
   let i = 0;
   while (Date.now() < warm) await step(i++);
   let events = 0;
   const t0 = performance.now();
-  const end = t0 + SECONDS * 1000;
+  const end = t0 + SLICE_MS;
   while (performance.now() < end) events += await step(i++);
   return events / ((performance.now() - t0) / 1000);
 }
@@ -143,7 +145,7 @@ async function main(): Promise<void> {
   const batches = makeBatches();
   const log = new Logger({ write: () => {} });
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US').padStart(10);
-  console.log(`bench-http on ${runtimeName()}: ${INFLIGHT} batch(es) in flight, batch ${BATCH} events (~${batches[0].reduce((s, e) => s + e.body.byteLength, 0) / BATCH | 0} B bodies), ${SECONDS}s × ${ROUNDS} rounds per case, receiver in a child process`);
+  console.log(`bench-http on ${runtimeName()}: ${INFLIGHT} batch(es) in flight, batch ${BATCH} events (~${batches[0].reduce((s, e) => s + e.body.byteLength, 0) / BATCH | 0} B bodies), ${ROUNDS} rounds × ${SLICE_MS} ms slices per case, receiver in a child process`);
   let failed = false;
   for (const level of [0, 6, 1]) {
     const gz = level > 0;
