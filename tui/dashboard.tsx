@@ -29,6 +29,9 @@ export interface RunDashboardOptions {
   intervalMs?: number;
   /** `q` (or Ctrl-C) was pressed; the dashboard has already left the screen */
   onQuit: () => void | Promise<void>;
+  /** where to draw and read keys; default the process's own terminal */
+  stdout?: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
 }
 
 export interface DashboardHandle {
@@ -64,7 +67,12 @@ export function runDashboard(opts: RunDashboardOptions): DashboardHandle {
       onQuit: quit,
     });
   // Ctrl-C is a key like q here, so --tui can stop the agent cleanly instead of dying mid-batch.
-  const instance = render(element(), { exitOnCtrlC: false, maxFps: 10 });
+  const instance = render(element(), {
+    exitOnCtrlC: false,
+    maxFps: 10,
+    ...(opts.stdout ? { stdout: opts.stdout } : {}),
+    ...(opts.stdin ? { stdin: opts.stdin } : {}),
+  });
   const exited = instance.waitUntilExit().then(() => undefined, () => undefined);
 
   function stop(): void {
