@@ -236,4 +236,32 @@ test('concurrent puts share fsyncs (group commit) and every put is durable and i
   }
 });
 
+test('metrics: oldest pending event age, bytes on disk, fill, and replay progress in the log', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const ch = open(dir);
+    await ch.start();
+    assert.is(ch.counters.get('OldestEventAgeMs'), 0);
+    await ch.put(ev(0, 10));
+    await new Promise((r) => setTimeout(r, 60));
+    assert.ok(ch.counters.get('OldestEventAgeMs') >= 50, `age ${ch.counters.get('OldestEventAgeMs')}`);
+    assert.ok(ch.counters.get('ChannelBytesOnDisk') > 40);
+    assert.is(ch.counters.get('ChannelFillPercentage'), 1);
+    assert.is(ch.counters.get('Open'), 1);
+    const t = await ch.take(10);
+    await t.commit();
+    assert.is(ch.counters.get('OldestEventAgeMs'), 0);
+    await ch.stop();
+    assert.is(ch.counters.get('Open'), 0);
+    const again = open(dir);
+    await again.start();
+    assert.is(again.counters.get('ReplayProgressPercent'), 100);
+    assert.ok(again.counters.get('CheckpointAgeMs') >= 0);
+    assert.ok(lines.some((l) => l.includes('replayed') && l.includes('events/s')));
+    await again.stop();
+  } finally {
+    cleanup();
+  }
+});
+
 test.run();
