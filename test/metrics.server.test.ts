@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { request } from 'node:http';
 import { startMetricsServer } from '../src/metrics/server.ts';
-import type { AgentSnapshot } from '../src/metrics/snapshot.ts';
+import type { AgentSnapshot, ComponentSnapshot } from '../src/metrics/snapshot.ts';
 
 function fakeAgent(): { snapshot: () => AgentSnapshot; flow: (n: number) => void } {
   let put = 0;
@@ -11,7 +11,7 @@ function fakeAgent(): { snapshot: () => AgentSnapshot; flow: (n: number) => void
     flow: (n) => { put += n; drained += n - 1; },
     snapshot: () => ({
       agent: 'a1', at: Date.now(), startedAt: 1_700_000_000_000,
-      components: [
+      components: <ComponentSnapshot[]>[
         { kind: 'SOURCE', name: 'r1', type: 'TAILDIR', counters: { EventReceivedCount: put, EventAcceptedCount: put, StartTime: 1_700_000_000_001, StopTime: 0 } },
         { kind: 'CHANNEL', name: 'c1', type: 'file', counters: {
           EventPutSuccessCount: put, EventTakeSuccessCount: drained, ChannelSize: put - drained, ChannelCapacity: 1000,
