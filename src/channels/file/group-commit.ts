@@ -65,6 +65,15 @@ export class FsyncStats {
   }
 }
 
+/** Closing a descriptor we are done with cannot usefully fail; never let it break the commit chain. */
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
+
 function fsyncAsync(fd: number): Promise<void> {
   return new Promise((res, rej) => fsync(fd, (err) => (err ? rej(err) : res())));
 }
@@ -214,7 +223,7 @@ export class GroupCommitLog {
         this.failure.touched.push(...touched);
         for (const q of group) q.reject(err ?? this.failure.err);
       } else {
-        for (const t of rolledAway) closeSync(t.seg.fd);
+        for (const t of rolledAway) closeQuietly(t.seg.fd);
         this.holding = true;
         for (let i = 0; i < group.length; i++) {
           this.remember(spans[i][0], group[i].buf);
@@ -253,7 +262,7 @@ export class GroupCommitLog {
       }
     }
     // a segment rolled to during the failed cycles stays (empty or cut back); writing goes on in it
-    for (const t of this.toClose.splice(0)) closeSync(t.seg.fd);
+    for (const t of this.toClose.splice(0)) closeQuietly(t.seg.fd);
     this.failure = undefined;
   }
 }
