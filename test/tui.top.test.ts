@@ -122,7 +122,7 @@ test('runDashboard polls, shows an error line while polls fail and recovers; q c
     await until('a frame with rates', () => /r1\s+TAILDIR ● FLOWING\s+1.20k\/s/.test(term.text) && /first event/.test(term.text));
     down = true;
     term.frames.length = 0;
-    await until('the error line', () => /✖ cannot reach the agent · showing data from/.test(term.text));
+    await until('the error line', () => /✖ data \S+ old · cannot reach the agent/.test(term.text));
     assert.match(term.text, /Channels/, 'the last snapshot stays on screen');
     down = false;
     term.frames.length = 0;

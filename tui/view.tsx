@@ -56,8 +56,8 @@ export function Dashboard(props: DashboardProps): ReactNode {
   );
   const errorLine = props.error ? (
     <Text color="red" wrap="truncate-end">
-      {`✖ ${props.error}`}
-      {s && props.now !== undefined ? ` · showing data from ${duration(Math.max(0, props.now - s.at))} ago` : ''}
+      {/* The age first: a long error is cut at the right edge, and the age says how far to trust the screen. */}
+      {`✖ ${s && props.now !== undefined ? `data ${duration(Math.max(0, props.now - s.at))} old · ` : ''}${props.error}`}
     </Text>
   ) : null;
   if (!s) {
