@@ -1,0 +1,64 @@
+// Starting the real flume-tail CLI under a runtime, exactly as a user would,
+// and reading its Flume JSON metrics.
+import { spawn } from 'node:child_process';
+import { get } from 'node:http';
+import { Cli, cliCommand, ROOT, type Runtime } from '../../test/helpers/cli.ts';
+
+export { Cli, ROOT, type Runtime };
+
+export interface AgentOptions {
+  runtime: Runtime;
+  /** Node only: write a CPU profile (--cpu-prof) into this dir when the agent exits. */
+  cpuProfDir?: string;
+}
+
+export function startAgent(args: string[], opts: AgentOptions): Cli {
+  const [cmd, ...pre] = cliCommand(opts.runtime);
+  const nodeFlags = opts.runtime === 'node' && opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
+  const child = spawn(cmd, [...nodeFlags, ...pre, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const cli = new Cli(child);
+  // Keep only the tail of the output: a long run logs a lot and we only search recent lines.
+  const trim = () => {
+    if (cli.stderr.length > 1 << 20) cli.stderr = cli.stderr.slice(-(1 << 19));
+    if (cli.stdout.length > 1 << 20) cli.stdout = cli.stdout.slice(-(1 << 19));
+  };
+  child.stderr?.on('data', trim);
+  child.stdout?.on('data', trim);
+  return cli;
+}
+
+/** GET /metrics (Flume JSON) from an agent's metrics port. */
+export function getMetrics(port: number): Promise<Record<string, Record<string, string>>> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: '127.0.0.1', port, path: '/metrics', timeout: 2000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => {
+        try {
+          resolve(JSON.parse(text) as Record<string, Record<string, string>>);
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('metrics timeout')));
+  });
+}
+
+/** A counter of one component, 0 when missing. */
+export function counter(m: Record<string, Record<string, string>>, component: string, key: string): number {
+  return Number(m[component]?.[key] ?? 0);
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+export async function stopAgent(cli: Cli, graceMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  cli.kill('SIGTERM');
+  const timer = setTimeout(() => cli.kill('SIGKILL'), graceMs);
+  const r = await cli.exited;
+  clearTimeout(timer);
+  return r;
+}
