@@ -35,6 +35,15 @@ export class DeadLetterDir {
       await fh.close();
     }
     await rename(tmp, path);
+    // the rename itself must survive a crash: the channel commits these events next
+    const dir = await open(this.dir, 'r');
+    try {
+      await dir.sync();
+    } catch {
+      // some platforms cannot fsync a directory; the file itself is synced
+    } finally {
+      await dir.close();
+    }
     return path;
   }
 }

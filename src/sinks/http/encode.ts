@@ -51,9 +51,19 @@ function headersJson(h: Record<string, string>): string {
   return out + '}';
 }
 
-export function encodeBatch(events: readonly FlumeEvent[], format: BodyFormat, maxBytes: number): EncodedChunk[] {
+/**
+ * A reusable output buffer for ndjson/json. Encoding into memory already
+ * touched is measurably faster than a fresh allocation per batch (no page
+ * faults, warm cache). The chunks returned point into it: the caller must
+ * not reuse the scratch until it is done with them.
+ */
+export interface Scratch {
+  buf?: Buffer;
+}
+
+export function encodeBatch(events: readonly FlumeEvent[], format: BodyFormat, maxBytes: number, scratch?: Scratch): EncodedChunk[] {
   if (events.length === 0) return [];
-  return format === 'text' ? encodeText(events, maxBytes) : encodeJsonish(events, format, maxBytes);
+  return format === 'text' ? encodeText(events, maxBytes) : encodeJsonish(events, format, maxBytes, scratch);
 }
 
 function encodeText(events: readonly FlumeEvent[], maxBytes: number): EncodedChunk[] {
@@ -89,11 +99,11 @@ function encodeText(events: readonly FlumeEvent[], maxBytes: number): EncodedChu
  * Each element is followed by a separator (`\n`, or `,` for json) and its end
  * offset is kept, so splitting at the byte cap is slicing.
  */
-function encodeJsonish(events: readonly FlumeEvent[], format: 'ndjson' | 'json', maxBytes: number): EncodedChunk[] {
+function encodeJsonish(events: readonly FlumeEvent[], format: 'ndjson' | 'json', maxBytes: number, scratch?: Scratch): EncodedChunk[] {
   const ndjson = format === 'ndjson';
   let estimate = 64;
   for (let i = 0; i < events.length; i++) estimate += events[i].body.byteLength + 96;
-  const w = new JsonWriter(estimate);
+  const w = new JsonWriter(scratch?.buf && scratch.buf.byteLength >= estimate ? scratch.buf : Buffer.allocUnsafe(estimate));
   if (!ndjson) w.byte(0x5b); // [
   const start = w.length;
   const ends = new Array<number>(events.length);
@@ -103,6 +113,7 @@ function encodeJsonish(events: readonly FlumeEvent[], format: 'ndjson' | 'json',
     ends[i] = w.length;
   }
   const buf = w.bytes();
+  if (scratch) scratch.buf = w.backing;
   // json: the trailing "," becomes "]", so the length is the request's
   if (buf.byteLength <= maxBytes) {
     if (!ndjson) buf[buf.byteLength - 1] = 0x5d; // ]
@@ -141,8 +152,13 @@ class JsonWriter {
   private lastHeaders?: Record<string, string>;
   private lastPrefix = Buffer.alloc(0);
 
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
+  constructor(buf: Buffer) {
+    this.buf = buf;
+  }
+
+  /** The whole buffer written into (it may have grown), for reuse. */
+  get backing(): Buffer {
+    return this.buf;
   }
 
   get length(): number {

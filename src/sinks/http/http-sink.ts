@@ -18,7 +18,7 @@ import type { FlumeEvent } from '../../core/event.ts';
 import type { Logger } from '../../core/log.ts';
 import { DeliveryError, FlumeError } from '../../core/errors.ts';
 import { CounterGroup, SINK_COUNTERS } from '../../metrics/counters.ts';
-import { encodeBatch, type EncodedChunk } from './encode.ts';
+import { encodeBatch, type EncodedChunk, type Scratch } from './encode.ts';
 import { StatusPolicy, type StatusDecision } from './policy.ts';
 import { Backoff, parseRetryAfter, sleep } from './retry.ts';
 import { HttpClient, TransportError, type HttpResponse } from './client.ts';
@@ -70,6 +70,8 @@ export class HttpSink implements Sink {
   private retryAt = 0;
   private lastError = '';
   private inFlight = 0;
+  /** Encode buffers not in use by a delivery; a delivery takes one and gives it back when it ends. */
+  private readonly scratch: Scratch[] = [];
 
   constructor(readonly name: string, private readonly opts: HttpSinkOptions, deps: Pick<SinkDeps, 'log'>) {
     this.log = deps.log;
@@ -144,7 +146,16 @@ export class HttpSink implements Sink {
 
   async deliver(events: FlumeEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const chunks = encodeBatch(events, this.opts.format, this.opts.maxBatchBytes);
+    const scratch = this.scratch.pop() ?? {};
+    try {
+      await this.send(events, encodeBatch(events, this.opts.format, this.opts.maxBatchBytes, scratch));
+    } finally {
+      // every request of this delivery has ended: its bytes may be overwritten
+      if (this.scratch.length < this.opts.concurrency) this.scratch.push(scratch);
+    }
+  }
+
+  private async send(events: FlumeEvent[], chunks: EncodedChunk[]): Promise<void> {
     if (chunks.length === 1) return this.sendChunk(events, chunks[0]);
     // several requests: up to `concurrency` at once, in batch order; all must succeed
     let next = 0;
