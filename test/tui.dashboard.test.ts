@@ -76,10 +76,10 @@ test('sources and sinks show events/s now, a sparkline, totals and errors; flowi
 });
 
 test('a sink in backoff reads BACKOFF with the reason; one that keeps failing reads FAILING', () => {
-  const backoff = [single(0, [httpSink(100)]), single(1000, [httpSink(150, { BackoffMs: 2000, ConsecutiveFailures: 1, EventWriteFail: 10, LastStatus: 503 })])];
-  const b = frame({ snapshot: backoff[1], rates: ratesFor(backoff) });
+  const backoff = [single(0, [httpSink(100)]), single(1000, [{ ...httpSink(150, { BackoffMs: 2000, ConsecutiveFailures: 1, EventWriteFail: 10, LastStatus: 503 }), details: { lastError: 'HTTP 503 busy' } }])];
+  const b = frame({ snapshot: backoff[1], rates: ratesFor(backoff), columns: 120 });
   assert.match(b, /k1\s+http\s+◐ BACKOFF/);
-  assert.match(b, /↳ backoff 2.0s · 1 failed in a row · last HTTP 503 · 10 errors in 10s/);
+  assert.match(b, /↳ backoff 2.0s · 1 failed in a row · last HTTP 503 · 10 errors in 10s · HTTP 503 busy/);
   const failing = [single(0, [httpSink(100)]), single(1000, [httpSink(100, { BackoffMs: 8000, ConsecutiveFailures: 4, EventWriteFail: 40, LastStatus: 500 })])];
   const x = frame({ snapshot: failing[1], rates: ratesFor(failing) });
   assert.match(x, /k1\s+http\s+✖ FAILING\s+0\/s/);

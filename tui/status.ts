@@ -45,10 +45,14 @@ export function sinkStatus(c: ComponentSnapshot, r: ComponentRates | undefined):
   if (failures) parts.push(`${failures} failed in a row`);
   if (k.LastStatus) parts.push(`last HTTP ${k.LastStatus}`);
   if (recentErrors > 0) parts.push(`${compact(recentErrors)} errors in 10s`);
+  // The http sink explains its last failure (already stripped of credentials); worth more than counts.
+  const lastError = c.details?.lastError;
+  const troubled = backoffMs > 0 || (failures ?? 0) > 0 || recentErrors > 0;
+  if (troubled && typeof lastError === 'string' && lastError) parts.push(lastError);
   const detail = parts.join(' · ');
   const failing = perSec === 0 && (failures !== undefined ? failures >= FAILING_AFTER : recentErrors > 0);
   if (failing) return status('failing', detail);
-  if (backoffMs > 0 || (failures ?? 0) > 0 || recentErrors > 0) return status('backoff', detail);
+  if (troubled) return status('backoff', detail);
   return status(perSec > 0 ? 'flowing' : 'idle');
 }
 
