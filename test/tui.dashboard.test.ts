@@ -124,6 +124,14 @@ test('fits 80×24 with every panel, and uses the room when there is more', () =>
   assert.ok(Math.max(...big.split('\n').map((l) => [...l].length)) > 80);
 });
 
+test('text from outside (event lines, file paths) cannot break rows or send escapes', () => {
+  const snap = single(0, [{ ...tailSource(1), details: { files: [{ path: '/var/log/a\nb.log', lag: 5, offset: 1, size: 6 }] } }]);
+  const f = frame({ snapshot: snap, recentEvents: ['evil\u001b[2Jline\nsecond', 'x'.repeat(10_000)], columns: 80, rows: 30 });
+  assert.match(f, /evil·\[2Jline·second/);
+  assert.match(f, /\/var\/log\/a·b\.log\s+lag 5 B/);
+  for (const line of f.split('\n')) assert.ok([...line].length <= 80, `too wide: ${line}`);
+});
+
 test('an error line says what is wrong and how old the data on screen is; no snapshot yet says waiting', () => {
   const s = sampleSnapshot();
   const f = frame({ snapshot: s, error: 'cannot reach http://127.0.0.1:1/snapshot: ECONNREFUSED', now: s.at + 12_000, columns: 120 });

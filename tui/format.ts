@@ -92,3 +92,8 @@ export function fit(s: string, width: number, align: 'left' | 'right' = 'left'):
   if (s.length > width) return width > 1 ? `${s.slice(0, width - 1)}…` : s.slice(0, width);
   return align === 'left' ? s.padEnd(width) : s.padStart(width);
 }
+
+/** Control characters (newlines, escapes) as ·, so text from outside cannot break a row or move the cursor. */
+export function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '·');
+}

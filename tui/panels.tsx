@@ -3,7 +3,7 @@ import type { ReactNode } from 'react';
 import type { ComponentRates, RateView } from '../src/metrics/rates.ts';
 import { componentKey, ERROR_COUNTERS } from '../src/metrics/rates.ts';
 import type { ComponentSnapshot } from '../src/metrics/snapshot.ts';
-import { bar, bytes, compact, duration, fit, micros, percent, rate, shortenPath, sparkline } from './format.ts';
+import { bar, bytes, compact, duration, fit, micros, percent, printable, rate, shortenPath, sparkline } from './format.ts';
 import type { Status } from './status.ts';
 import { channelStatus, fillOf, sinkStatus, sourceStatus } from './status.ts';
 
@@ -124,7 +124,7 @@ export function FlowRows({ component: c, rates: r, width, withDetail, nameW, typ
         <Text color={errors > 0 ? 'red' : undefined} dimColor={errors === 0}>{errText}</Text>
       </Text>
       {withDetail && st.detail && (
-        <Text wrap="truncate-end" color={st.color}>{`  ↳ ${st.detail}`}</Text>
+        <Text wrap="truncate-end" color={st.color}>{`  ↳ ${printable(st.detail)}`}</Text>
       )}
     </>
   );
@@ -163,7 +163,7 @@ export function FileRows({ files, limit, width, showSource }: { files: readonly 
     <>
       {shown.map((f) => (
         <Text key={`${f.source}:${f.path}`} wrap="truncate-end">
-          {fit(shortenPath(showSource ? `${f.source}:${f.path}` : f.path, pathW), pathW)}{' '}
+          {fit(shortenPath(printable(showSource ? `${f.source}:${f.path}` : f.path), pathW), pathW)}{' '}
           <Text color={f.lag > 0 ? 'yellow' : 'green'}>{fit(`lag ${bytes(f.lag)}`, 13, 'right')}</Text>
           <Text dimColor>{f.offset !== undefined ? ` at ${fit(bytes(f.offset), 9, 'right')}` : ''}{f.size !== undefined ? ` of ${bytes(f.size)}` : ''}</Text>
         </Text>
@@ -180,7 +180,7 @@ export function EventRows({ events, limit, width }: { events: readonly string[];
       {shown.map((line, i) => (
         // Cut before Ink measures it: a 16 KiB log line would otherwise be measured and tokenised every frame.
         // Control characters become · so a stray escape sequence cannot move the cursor.
-        <Text key={i} wrap="truncate-end" dimColor>{line.slice(0, width + 1).replace(/[\u0000-\u001f\u007f-\u009f]/g, '·')}</Text>
+        <Text key={i} wrap="truncate-end" dimColor>{printable(line.slice(0, width + 1))}</Text>
       ))}
       {shown.length === 0 && <Text dimColor>(no events yet)</Text>}
     </>
