@@ -160,6 +160,38 @@ test('maxBatchBytes splits a batch into several requests, in order, none over th
   }
 });
 
+test('concurrency 3: a split batch goes out as parallel requests, never more than 3 at once, each event once', async () => {
+  let open = 0;
+  let peak = 0;
+  const got: string[] = [];
+  const server = http.createServer((req, res) => {
+    open++;
+    peak = Math.max(peak, open);
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      got.push(...Buffer.concat(parts).toString().trimEnd().split('\n'));
+      // answer a little later so requests overlap
+      setTimeout(() => { open--; res.end(); }, 20);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const sink = sinkOf({ type: 'http', endpoint: url, format: 'ndjson', maxBatchBytes: '300', concurrency: '3' });
+  await sink.start();
+  try {
+    await sink.deliver(lines(40));
+    const seqs = got.map((l) => Number(JSON.parse(l).headers.seq)).sort((a, b) => a - b);
+    assert.equal(seqs, lines(40).map((_, i) => i));
+    assert.ok(sink.counters.get('RequestCount') > 3);
+    assert.ok(peak > 1 && peak <= 3, `peak ${peak} requests in flight`);
+  } finally {
+    await sink.stop();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});
+
 test('every event delivered exactly once and in order over many batches (concurrency 1)', async () => {
   const r = await receiver();
   const sink = sinkOf({ type: 'http', endpoint: r.url, format: 'ndjson', batchSize: '37' });
