@@ -36,7 +36,7 @@ export class AccessLines {
     const ip = `10.${(seq >> 16) & 255}.${(seq >> 8) & 255}.${seq & 255}`;
     const path = PATHS[seq % PATHS.length];
     const status = seq % 53 === 0 ? 503 : seq % 11 === 0 ? 404 : 200;
-    return `${prefix}${ip} - - [${this.date}] "GET ${path}?id=${seq % 9973} HTTP/1.1" ${status} ${1000 + (seq % 9000)} "-" "${AGENTS[seq % AGENTS.length]}" seq=${String(seq).padStart(10, '0')} t=${String(tMicros).padStart(16, '0')}\n`;
+    return `${prefix}${ip} - - [${this.date}] "GET ${path}?id=${seq % 9973} HTTP/1.1" ${status} ${1000 + (seq % 9000)} "https://x.io/" "${AGENTS[seq % AGENTS.length]}" seq=${String(seq).padStart(10, '0')} t=${String(tMicros).padStart(16, '0')}\n`;
   }
 }
 
