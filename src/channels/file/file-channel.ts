@@ -411,6 +411,7 @@ export class FileChannel implements Channel {
     try {
       await this.writer!.append(buf, (start, end) => {
         landed = true;
+        if (this.counters.get('Unhealthy')) this.counters.set('Unhealthy', 0);
         this.reserved -= n;
         this.queued += n;
         this.durableEnd = end;
@@ -426,6 +427,7 @@ export class FileChannel implements Channel {
         this.room.notify();
       }
       this.counters.inc('EventPutErrorCount');
+      this.counters.set('Unhealthy', 1);
       throw this.ioError('put', err);
     }
     this.bytesSinceDiskCheck += buf.length;
@@ -580,6 +582,7 @@ export class FileChannel implements Channel {
         } catch (err) {
           done = 'open';
           this.counters.inc('EventTakeErrorCount');
+          this.counters.set('Unhealthy', 1);
           throw this.ioError('take commit', err);
         }
         done = 'done';
