@@ -14,6 +14,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { CounterGroup } from '../../metrics/counters.ts';
+import { FlumeError } from '../../core/errors.ts';
 
 export interface HttpClientOptions {
   endpoint: URL;
@@ -33,15 +34,17 @@ export interface HttpResponse {
   snippet: string;
 }
 
-/** A network-level failure (no status): refused, reset, DNS, TLS, timeouts. */
-export class TransportError extends Error {
+/**
+ * A network-level failure (no status): refused, reset, DNS, TLS, timeouts.
+ * Stays inside the sink, which turns it into a retry or a DeliveryError.
+ */
+export class TransportError extends FlumeError {
   constructor(
     readonly kind: 'connect' | 'connect-timeout' | 'request-timeout' | 'network',
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = 'TransportError';
+    super('HTTP_TRANSPORT', message, options);
   }
 }
 
