@@ -27,7 +27,8 @@ export class Agent {
   readonly sinks: Sink[] = [];
   private readonly runners: SinkRunner[] = [];
   private startedAt = 0;
-  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  private starting: Promise<void> | undefined;
 
   constructor(readonly config: AgentConfig, private readonly opts: AgentOptions) {
     const { log, stateDir } = opts;
@@ -58,7 +59,13 @@ export class Agent {
     return snapshotOf(this.config.agent, this.startedAt, this.counterGroups);
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    this.state = 'starting';
     this.startedAt = Date.now();
     const started: { stop(): Promise<void> }[] = [];
     try {
@@ -76,6 +83,7 @@ export class Agent {
       }
     } catch (err) {
       for (const c of started.reverse()) await c.stop().catch(() => {});
+      this.state = 'stopped';
       throw err;
     }
     this.state = 'running';
@@ -83,6 +91,8 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
+    // A stop asked for during start (a signal while the file channel replays) waits for the start to end.
+    if (this.state === 'starting') await this.starting!.catch(() => {});
     if (this.state !== 'running') return;
     this.state = 'stopping';
     const errors: unknown[] = [];

@@ -42,6 +42,7 @@ export async function runAgent(cfg: AgentConfig, opts: RunOptions): Promise<numb
       lines: () => recent,
     };
   }
+  // In --tui mode every log line goes to the dashboard's events pane, never over the dashboard.
   const agentLog = useTui ? new Logger({ write: (l) => tuiOut!.write(l) }) : log;
   const agent = new Agent(cfg, { stateDir: opts.stateDir, log: agentLog, out: tuiOut ?? process.stdout });
 
@@ -50,10 +51,10 @@ export async function runAgent(cfg: AgentConfig, opts: RunOptions): Promise<numb
   const done = new Promise<void>((resolve) => (stopped = resolve));
   const stop = (why: string): Promise<void> => {
     if (stopping) {
-      log.warn(`${why} again: exiting now`);
+      agentLog.warn(`${why} again: exiting now`);
       process.exit(130);
     }
-    log.info(`${why}: stopping`);
+    agentLog.info(`${why}: stopping`);
     const timer = setTimeout(() => {
       log.error('stop took longer than 15 s: exiting (committed events stay in the channel)');
       process.exit(1);
@@ -65,35 +66,43 @@ export async function runAgent(cfg: AgentConfig, opts: RunOptions): Promise<numb
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
-  try {
-    await agent.start();
-  } catch (err) {
-    log.error(`agent ${cfg.agent} failed to start: ${(err as Error).message}`);
-    return 1;
-  }
-
+  // The metrics endpoint and the dashboard come up before the agent starts, so a
+  // long file-channel replay is visible while it runs.
   let closeMetrics: (() => Promise<void>) | undefined;
   const port = opts.metricsPort ?? cfg.monitoring?.port;
   if (port !== undefined) {
     const { startMetricsServer } = await import('../metrics/server.ts');
-    const server = await startMetricsServer({ host: opts.metricsHost ?? cfg.monitoring?.host ?? '127.0.0.1', port, snapshot: () => agent.snapshot() });
-    closeMetrics = server.close;
-    log.info(`metrics on http://${opts.metricsHost ?? '127.0.0.1'}:${server.port}/metrics (Prometheus: /metrics/prometheus)`);
+    const host = opts.metricsHost ?? cfg.monitoring?.host ?? '127.0.0.1';
+    try {
+      const server = await startMetricsServer({ host, port, snapshot: () => agent.snapshot() });
+      closeMetrics = server.close;
+      agentLog.info(`metrics on http://${host}:${server.port}/metrics (Prometheus: /metrics/prometheus)`);
+    } catch (err) {
+      log.error(`${(err as Error).message}`);
+      return 1;
+    }
   }
-
+  let ui: { unmount(): void } | undefined;
   if (useTui) {
     const { runDashboard } = await import('../../tui/dashboard.tsx');
-    const ui = runDashboard({
+    ui = runDashboard({
       title: `flume-tail · agent ${cfg.agent}`,
       poll: () => agent.snapshot(),
       recentEvents: () => tuiOut!.lines(),
       onQuit: () => stop('q pressed'),
     });
-    await done;
-    ui.unmount();
-  } else {
-    await done;
   }
+
+  try {
+    await agent.start();
+  } catch (err) {
+    ui?.unmount();
+    await closeMetrics?.();
+    log.error(`agent ${cfg.agent} failed to start: ${(err as Error).message}`);
+    return 1;
+  }
+  await done;
+  ui?.unmount();
   await closeMetrics?.();
   return 0;
 }
