@@ -4,9 +4,10 @@
  * The backlog is held as positions, not events: `pending` (spans handed back
  * by rollbacks or left by out-of-order commits, all before the tail), the
  * unread tail [tailPos, durableEnd), and the spans of open takes. Event bodies
- * are read from disk when taken. Puts and take commits go through one
- * group-commit writer, so a put resolves only after its Commit frame is
- * fsync'ed and a take commit only after its Take frame is.
+ * are read from disk when taken (or from the writer's last few MiB in memory).
+ * Puts and take commits go through one group-commit writer, so a put resolves
+ * only after its Put frame is on disk and a take commit only after its Take
+ * frame is.
  */
 import { closeSync, mkdirSync, statfsSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
