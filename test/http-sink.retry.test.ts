@@ -12,6 +12,8 @@ import { DeliveryError } from '../src/core/errors.ts';
 import { httpSinkSpec } from '../src/sinks/http/spec.ts';
 import type { Sink } from '../src/sinks/sink.ts';
 import { tempDir, until } from './helpers/poll.ts';
+import { MemoryChannel } from '../src/channels/memory.ts';
+import { DEFAULT_RUNNER, SinkRunner } from '../src/core/sink-runner.ts';
 
 type Reply = { status: number; headers?: Record<string, string>; body?: string } | 'hang';
 
@@ -303,6 +305,29 @@ test('stop() during a backoff ends deliver at once with a DeliveryError', async 
     assert.ok(Date.now() - t0 < 500, 'did not sleep out the Retry-After');
   } finally {
     await sink.stop();
+    await s.close();
+  }
+});
+
+test('with the real SinkRunner and a memory channel: an outage of 503s, then every event arrives once, in order', async () => {
+  let up = false;
+  const s = await scripted(() => (up ? { status: 200 } : { status: 503 }));
+  const channel = new MemoryChannel('c1', { capacity: 10_000, transactionCapacity: 100, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 100 });
+  const sink = sinkOf({ type: 'http', endpoint: s.url, format: 'ndjson', batchSize: '25', ...quick });
+  const runner = new SinkRunner(sink, channel, { ...DEFAULT_RUNNER, batchSize: 25, backoffBaseMs: 20, maxBackoffMs: 200 }, new Logger({ write: () => {} }));
+  await channel.start();
+  await runner.start();
+  try {
+    for (let i = 0; i < 200; i += 50) await channel.put(Array.from({ length: 50 }, (_, k) => eventOf(`e${i + k}`, { seq: String(i + k) })));
+    await until('the sink in backoff', () => sink.counters.details?.().state === 'backoff' && channel.size === 200);
+    up = true;
+    await until('the channel drained', () => channel.size === 0, 10_000);
+    const seqs = s.got.filter((g) => g.status === 200).flatMap((g) => g.body.trimEnd().split('\n').map((l) => Number(JSON.parse(l).headers.seq)));
+    assert.equal(seqs, Array.from({ length: 200 }, (_, i) => i));
+    assert.is(sink.counters.get('EventDrainSuccessCount'), 200);
+  } finally {
+    await runner.stop();
+    await channel.stop();
     await s.close();
   }
 });
