@@ -40,6 +40,12 @@ export class SeqWriter {
     return lines;
   }
 
+  /** Appends one given line and its newline in one write(2). */
+  writeLine(text: string): void {
+    this.raw(text + '\n');
+    this.written.push(text);
+  }
+
   /** Writes bytes as they are, no newline added: a partial line until `finishLine`. */
   writePartial(text: string): void {
     this.partial += text;
