@@ -241,11 +241,11 @@ function sameBytes(b: Uint8Array, a: number, c: number, n: number): boolean {
 /**
  * Decodes entries of a verified Put frame from `b[from, end)` into `out` until
  * it holds `max`. Bodies are views into one copy of the decoded span (the read
- * buffer is reused). Header strings equal to the previous event's (the usual
+ * buffer is reused), or into `b` itself when it is `owned`. Header strings equal to the previous event's (the usual
  * case: same host, same file) are reused, not decoded again. Returns the
  * offset after the last entry decoded.
  */
-export function decodeEntries(b: Buffer, from: number, end: number, max: number, out: EventLike[]): number {
+export function decodeEntries(b: Buffer, from: number, end: number, max: number, out: EventLike[], owned = false): number {
   // find how far we go first, so the span is copied once
   let p = from;
   let n = out.length;
@@ -255,7 +255,8 @@ export function decodeEntries(b: Buffer, from: number, end: number, max: number,
   }
   if (p > end) throw new RangeError('entry overruns its frame');
   const stop = p;
-  const copy = Buffer.from(b.subarray(from, stop));
+  // `owned`: `b` is never reused (a record kept in memory by the writer), so bodies may point into it
+  const copy = owned ? b.subarray(from, stop) : Buffer.from(b.subarray(from, stop));
   // previous event's header strings: [byte offset, byte length, string] per slot
   const prevAt: number[] = [];
   const prevLen: number[] = [];

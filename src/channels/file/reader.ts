@@ -108,7 +108,7 @@ export class LogReader {
         continue;
       }
       const before = out.length;
-      const stop = decodeEntries(this.buf, entry - this.bufStart, limit - this.bufStart, max, out);
+      const stop = decodeEntries(this.buf, entry - this.bufStart, limit - this.bufStart, max, out, this.buf !== this.own);
       const t = putTimeOf(this.buf, frame - this.bufStart);
       for (let i = before; i < out.length; i++) times.push(t);
       p = pos(id, stop + this.bufStart);
