@@ -4,7 +4,7 @@
  * counting receiver that checks every sequence number (no loss allowed).
  *
  *   npm run bench -- [--runtimes node,bun,binary,deno] [--lines 1000000] [--live-seconds 20]
- *                    [--fast-seconds 10] [--replay-gb 0.1] [--no-profile]
+ *                    [--fast-seconds 10] [--replay-gb 0.1] [--replay-stop kill|term] [--cases throughput,live,replay] [--no-profile]
  *
  * Per runtime: throughput of a 1,000,000-line file read --from-beginning
  * (lines/s, MB/s, peak RSS from VmHWM, CPU seconds from /proc/<pid>/stat),
@@ -42,6 +42,9 @@ const LIVE_S = Number(arg('live-seconds', '20'));
 const FAST_S = Number(arg('fast-seconds', String(Math.min(10, LIVE_S))));
 const REPLAY_GB = Number(arg('replay-gb', '0.1'));
 const PROFILE = !process.argv.includes('--no-profile');
+/** How the fill agent stops before the replay: kill (-9, crash recovery from the log) or term (clean stop, checkpoint). */
+const REPLAY_STOP = arg('replay-stop', 'kill') as 'kill' | 'term';
+const CASES = new Set(arg('cases', 'throughput,live,replay').split(','));
 const RUNTIMES = arg('runtimes', 'node,bun,binary,deno').split(',').filter(Boolean) as Runtime[];
 const OUT = join(ROOT, 'bench-out');
 const BATCH = 1000;
@@ -272,7 +275,12 @@ async function replay(rt: Runtime, remote: RemoteReceiver, work: string): Promis
       await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
-    await stopAgent(fill, 30_000);
+    if (REPLAY_STOP === 'kill') {
+      fill.kill('SIGKILL');
+      await fill.exited;
+    } else {
+      await stopAgent(fill, 30_000);
+    }
   }
   const fillSeconds = (performance.now() - t0) / 1000;
   // 2. restart with the receiver up: time to the replay log line, the first delivery, the last
@@ -313,6 +321,10 @@ async function profileRun(remote: RemoteReceiver, file: string, work: string): P
 
 // ------------------------------------------------------------------ report
 
+function maxOf(...xs: number[]): number {
+  return Math.max(...xs.filter((x) => Number.isFinite(x)));
+}
+
 function verdict(value: number, target: number, lowerIsBetter: boolean): string {
   if (!Number.isFinite(value)) return 'n/a';
   const hit = lowerIsBetter ? value <= target : value >= target;
@@ -345,20 +357,22 @@ async function main(): Promise<void> {
       }
       try {
         console.log(`\n== ${rt}`);
-        const tp = await throughput(rt, remote, file, work);
+        const skipped = { linesPerSec: Number.NaN, mbPerSec: Number.NaN, steadyLinesPerSec: Number.NaN, seconds: Number.NaN, peakRssMB: Number.NaN, cpuSeconds: Number.NaN, cpuMicrosPerLine: Number.NaN, missing: 0, duplicates: 0, lines: 0 };
+        const tp = CASES.has('throughput') ? await throughput(rt, remote, file, work) : skipped;
         console.log(`  throughput: ${fmt(tp.linesPerSec)} lines/s (${fmt(tp.mbPerSec, 1)} MB/s) in ${fmt(tp.seconds, 2)} s from spawn; ${fmt(tp.steadyLinesPerSec)} lines/s first→last delivery; peak RSS ${fmt(tp.peakRssMB, 1)} MB; CPU ${fmt(tp.cpuSeconds, 2)} s; missing ${tp.missing}, duplicates ${tp.duplicates}`);
-        const l20 = await live(rt, remote, work, 20_000, LIVE_S);
+        const noLive = { rate: 0, seconds: 0, lines: 0, p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN, missing: 0, peakRssMB: Number.NaN, cpuSeconds: Number.NaN };
+        const l20 = CASES.has('live') ? await live(rt, remote, work, 20_000, LIVE_S) : noLive;
         console.log(`  live 20k/s × ${LIVE_S} s: p50 ${fmt(l20.p50, 2)} ms, p90 ${fmt(l20.p90, 2)} ms, p99 ${fmt(l20.p99, 2)} ms, max ${fmt(l20.max, 1)} ms; missing ${l20.missing}; CPU ${fmt(l20.cpuSeconds, 2)} s`);
-        const l100 = await live(rt, remote, work, 100_000, FAST_S);
+        const l100 = CASES.has('live') ? await live(rt, remote, work, 100_000, FAST_S) : noLive;
         console.log(`  live 100k/s × ${FAST_S} s: p50 ${fmt(l100.p50, 2)} ms, p90 ${fmt(l100.p90, 2)} ms, p99 ${fmt(l100.p99, 2)} ms, max ${fmt(l100.max, 1)} ms; missing ${l100.missing}`);
-        const rp = await replay(rt, remote, work);
-        console.log(`  replay ${fmt(rp.fileMB)} MB (${fmt(rp.lines)} lines; fill took ${fmt(rp.fillSeconds, 1)} s): replay line after ${fmt(rp.toReplayLineSeconds, 2)} s, first delivery ${fmt(rp.toFirstDeliverySeconds, 2)} s, all delivered ${fmt(rp.toAllDeliveredSeconds, 2)} s; missing ${rp.missing}\n    ${rp.replayLine}`);
+        const rp = CASES.has('replay') ? await replay(rt, remote, work) : { fileMB: Number.NaN, lines: 0, fillSeconds: Number.NaN, replayLogMs: Number.NaN, toReplayLineSeconds: Number.NaN, toFirstDeliverySeconds: Number.NaN, toAllDeliveredSeconds: Number.NaN, missing: 0, peakRssMB: Number.NaN, replayLine: '' };
+        console.log(`  replay (fill stopped by ${REPLAY_STOP === 'kill' ? 'kill -9' : 'SIGTERM'}) ${fmt(rp.fileMB)} MB (${fmt(rp.lines)} lines; fill took ${fmt(rp.fillSeconds, 1)} s): replay line after ${fmt(rp.toReplayLineSeconds, 2)} s, first delivery ${fmt(rp.toFirstDeliverySeconds, 2)} s, all delivered ${fmt(rp.toAllDeliveredSeconds, 2)} s; missing ${rp.missing}\n    ${rp.replayLine}`);
         const gbScale = 1 / (rp.fileMB / 1024);
         const r: Record<string, unknown> = { runtime: rt, throughput: tp, live20k: l20, live100k: l100, replay: rp };
         const rows: [string, string, string, string][] = [
           ['end-to-end lines/s', fmt(tp.linesPerSec), `${fmt(tp.linesPerSec / readSplit.linesPerSec, 3)} of read+split, ${fmt(tp.linesPerSec / appendFsync.linesPerSec, 3)} of append+fsync, ${fmt(tp.linesPerSec / rec.linesPerSec, 3)} of receiver`, verdict(tp.linesPerSec, TARGET.linesPerSec, false)],
           ['end-to-end MB/s', fmt(tp.mbPerSec, 1), `${fmt(tp.mbPerSec / readSplit.mbPerSec, 3)} of read+split`, ''],
-          ['peak RSS MB', fmt(tp.peakRssMB, 1), '', verdict(Math.max(tp.peakRssMB, l20.peakRssMB, l100.peakRssMB, rp.peakRssMB), TARGET.peakRssMB, true) + ` (max over all cases ${fmt(Math.max(tp.peakRssMB, l20.peakRssMB, l100.peakRssMB, rp.peakRssMB), 1)})`],
+          ['peak RSS MB', fmt(tp.peakRssMB, 1), '', verdict(maxOf(tp.peakRssMB, l20.peakRssMB, l100.peakRssMB, rp.peakRssMB), TARGET.peakRssMB, true) + ` (max over all cases ${fmt(maxOf(tp.peakRssMB, l20.peakRssMB, l100.peakRssMB, rp.peakRssMB), 1)})`],
           ['CPU s (1M lines)', fmt(tp.cpuSeconds, 2), `${fmt(tp.cpuMicrosPerLine, 2)} µs/line`, ''],
           ['p50 / p99 ms @20k/s', `${fmt(l20.p50, 2)} / ${fmt(l20.p99, 2)}`, '', verdict(l20.p99, TARGET.p99At20k, true)],
           ['p50 / p99 ms @100k/s', `${fmt(l100.p50, 2)} / ${fmt(l100.p99, 2)}`, '', verdict(l100.p99, TARGET.p99At100k, true)],
@@ -368,7 +382,7 @@ async function main(): Promise<void> {
         for (const [a, b, c, d] of rows) console.log(`           ${a.padEnd(38)} ${b.padStart(16)}  ${c.padEnd(70)} ${d}`);
         r.table = rows;
         if (tp.missing || l20.missing || l100.missing || rp.missing) throw new Error(`${rt}: lines missing`);
-        if (rt === 'node' && PROFILE && (tp.linesPerSec < TARGET.linesPerSec || tp.peakRssMB > TARGET.peakRssMB)) {
+        if (rt === 'node' && PROFILE && CASES.has('throughput') && (tp.linesPerSec < TARGET.linesPerSec || tp.peakRssMB > TARGET.peakRssMB)) {
           const prof = await profileRun(remote, file, work);
           if (prof) {
             console.log(`\n  node --cpu-prof of the throughput case (${prof.file}), top self time of ${fmt(prof.totalMs)} ms:`);
