@@ -28,7 +28,7 @@ test('flume-tail --watch DIR --tui: fill, events/s and lag on screen while lines
     const statusFile = join(dir, 'exit-status');
     const cli = [process.execPath, join(root, 'bin/flume-tail.js'), '--watch', logs, '--tui', '--data-dir', join(dir, 'state')].map(quote).join(' ');
     // The shell records the CLI's exit status in a file: tmux's own pane status can lag the pane's death.
-    tmux('new-session', '-d', '-s', 'main', '-x', '100', '-y', '30', '-c', root, `${cli}; echo $? > ${quote(statusFile)}; sleep 30`);
+    tmux('new-session', '-d', '-s', 'main', '-x', '100', '-y', '30', '-c', dir, `${cli}; echo $? > ${quote(statusFile)}; sleep 30`);
 
     await until('the dashboard', () => /Channels · 1/.test(screen()), 20_000, 100);
     let n = 0;

@@ -1,3 +1,5 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource react */
 // First, before anything that loads React: see react-production.ts. This file
 // has no JSX on purpose, so no jsx-runtime import is hoisted above this line.
 import './react-production.ts';

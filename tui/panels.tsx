@@ -1,3 +1,5 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource react */
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { ComponentRates, RateView } from '../src/metrics/rates.ts';

@@ -1,3 +1,5 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource react */
 import { Box, Text, useInput, useStdin, useStdout } from 'ink';
 import type { ReactNode } from 'react';
 import { useEffect, useState } from 'react';
