@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     const snk: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       // INFLIGHT batches at once: i is the step, k the slot
-      const each = async (f: (j: number) => Promise<void>, i: number): Promise<number> => {
+      const each = async (f: (j: number) => Promise<unknown>, i: number): Promise<number> => {
         await Promise.all(Array.from({ length: INFLIGHT }, (_, k) => f(i * INFLIGHT + k)));
         return BATCH * INFLIGHT;
       };

@@ -106,11 +106,12 @@ export class SinkRunner {
       const handle = { taken, settled: false };
       this.open.add(handle);
       try {
-        await this.sink.deliver(taken.events);
+        const result = await this.sink.deliver(taken.events);
         if (!handle.settled) {
           handle.settled = true;
           await taken.commit();
-          c.inc('EventDrainSuccessCount', n);
+          // Events a sink's policy dropped or dead-lettered are committed but not counted as drained.
+          c.inc('EventDrainSuccessCount', n - (result?.rejected ?? 0));
         }
         if (this.failures > 0) this.log.info(`delivering again after ${this.failures} failed attempts`);
         this.failures = 0;

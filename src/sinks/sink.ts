@@ -13,7 +13,12 @@ import type { CounterGroup } from '../metrics/counters.ts';
 export interface Sink extends Lifecycle {
   readonly name: string;
   readonly counters: CounterGroup;
-  deliver(events: FlumeEvent[]): Promise<void>;
+  /** Resolves when the batch may be committed; `rejected` counts events the sink's policy dropped or dead-lettered instead of delivering. */
+  deliver(events: FlumeEvent[]): Promise<void | DeliveryResult>;
+}
+
+export interface DeliveryResult {
+  rejected: number;
 }
 
 export interface SinkDeps {

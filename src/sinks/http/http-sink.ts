@@ -13,7 +13,7 @@
 import { gzip as gzipCb, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
-import type { Sink, SinkDeps } from '../sink.ts';
+import type { DeliveryResult, Sink, SinkDeps } from '../sink.ts';
 import type { FlumeEvent } from '../../core/event.ts';
 import type { Logger } from '../../core/log.ts';
 import { DeliveryError, FlumeError } from '../../core/errors.ts';
@@ -144,19 +144,21 @@ export class HttpSink implements Sink {
     this.counters.stopTime = Date.now();
   }
 
-  async deliver(events: FlumeEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  async deliver(events: FlumeEvent[]): Promise<DeliveryResult> {
+    if (events.length === 0) return { rejected: 0 };
     const scratch = this.scratch.pop() ?? {};
     try {
-      await this.send(events, encodeBatch(events, this.opts.format, this.opts.maxBatchBytes, scratch));
+      return { rejected: await this.send(events, encodeBatch(events, this.opts.format, this.opts.maxBatchBytes, scratch)) };
     } finally {
       // every request of this delivery has ended: its bytes may be overwritten
       if (this.scratch.length < this.opts.concurrency) this.scratch.push(scratch);
     }
   }
 
-  private async send(events: FlumeEvent[], chunks: EncodedChunk[]): Promise<void> {
+  /** Resolves with the number of events rejected by policy (dropped or dead-lettered). */
+  private async send(events: FlumeEvent[], chunks: EncodedChunk[]): Promise<number> {
     if (chunks.length === 1) return this.sendChunk(events, chunks[0]);
+    let rejected = 0;
     // several requests: up to `concurrency` at once, in batch order; all must succeed
     let next = 0;
     let failure: unknown;
@@ -164,7 +166,7 @@ export class HttpSink implements Sink {
       while (failure === undefined && next < chunks.length) {
         const chunk = chunks[next++];
         try {
-          await this.sendChunk(events, chunk);
+          rejected += await this.sendChunk(events, chunk);
         } catch (err) {
           failure ??= err;
         }
@@ -172,10 +174,11 @@ export class HttpSink implements Sink {
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, chunks.length) }, worker));
     if (failure !== undefined) throw failure;
+    return rejected;
   }
 
   /** Sends one request until it is committed or rejected, or throws for the runner to retry later. */
-  private async sendChunk(events: FlumeEvent[], chunk: EncodedChunk): Promise<void> {
+  private async sendChunk(events: FlumeEvent[], chunk: EncodedChunk): Promise<number> {
     const body = this.opts.compression === 'gzip' ? await gzip(chunk.body, this.opts.compressionLevel) : chunk.body;
     for (let attempt = 0; ; attempt++) {
       await this.waitPause();
@@ -229,7 +232,7 @@ export class HttpSink implements Sink {
   }
 
   /** A status the policy commits: success, or a rejection that is dropped or dead-lettered (never silently). */
-  private async settle(events: FlumeEvent[], chunk: EncodedChunk, res: HttpResponse, decision: StatusDecision): Promise<void> {
+  private async settle(events: FlumeEvent[], chunk: EncodedChunk, res: HttpResponse, decision: StatusDecision): Promise<number> {
     if (decision.action === 'reject') {
       const slice = events.slice(chunk.first, chunk.first + chunk.count);
       const why = this.redact(`HTTP ${res.status}${res.snippet ? ` ${oneLine(res.snippet)}` : ''}`);
@@ -264,6 +267,7 @@ export class HttpSink implements Sink {
       this.retryAt = 0;
       if (decision.action === 'commit') this.lastError = '';
     }
+    return decision.action === 'reject' ? chunk.count : 0;
   }
 
   private async waitPause(): Promise<void> {
