@@ -92,4 +92,23 @@ test('stop during a hung delivery rolls the batch back into the channel', async 
   assert.equal(t.events.map((e) => Buffer.from(e.body).toString()), ['a', 'b']);
 });
 
+test('events a sink rejects by policy are committed but not counted as drained', async () => {
+  const ch = new MemoryChannel('c1', { capacity: 100, transactionCapacity: 100, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 0 });
+  await ch.start();
+  await ch.put([eventOf('a'), eventOf('b'), eventOf('c')]);
+  const sink: Sink = {
+    name: 'picky',
+    counters: new CounterGroup('SINK', 'picky', 'test', SINK_COUNTERS),
+    start: async () => {},
+    stop: async () => {},
+    deliver: async () => ({ rejected: 2 }),
+  };
+  const runner = new SinkRunner(sink, ch, DEFAULT_RUNNER, quiet);
+  await runner.start();
+  await until('committed', () => ch.size === 0);
+  await runner.stop();
+  assert.is(sink.counters.get('EventDrainAttemptCount'), 3);
+  assert.is(sink.counters.get('EventDrainSuccessCount'), 1);
+});
+
 test.run();
