@@ -96,6 +96,11 @@ export async function main(argv: string[]): Promise<number> {
       "attach a live dashboard to a running agent's metrics endpoint",
       (y) => y.option('url', { type: 'string', default: 'http://127.0.0.1:41414', describe: 'the agent\'s metrics endpoint' }),
       async (args) => {
+        if (process.stdout.isTTY !== true) {
+          process.stderr.write(`top draws a dashboard and needs a terminal on stdout; for plain numbers use: curl ${args.url}/metrics\n`);
+          exitCode = 1;
+          return;
+        }
         const { runTop } = await import('../tui/top.ts');
         await runTop({ url: args.url });
       },
