@@ -83,9 +83,31 @@ test('an over-long line without newline yet is split as it grows (no unbounded b
   const r = new FileReader(0, { maxLineLength: 1000, longLines: 'split', chunkSize: 4096 });
   r.fd = fd;
   const got = await readAll(r);
-  assert.is(got.length, 100);
-  assert.ok(r.buffered < 1000);
+  // the last 1000 bytes wait: they may yet be a whole line of exactly maxLineLength
+  assert.is(got.length, 99);
+  assert.ok(r.buffered <= 1000);
 }));
+
+test('a line of exactly maxLineLength bytes whose newline (or CRLF) comes later is one line, not split', async () => {
+  for (const eol of ['\n', '\r\n']) {
+    const { dir, cleanup } = tempDir();
+    const path = join(dir, 'f.log');
+    writeFileSync(path, 'A'.repeat(16) + (eol === '\r\n' ? '\r' : ''));
+    const fd = openSync(path, 'r');
+    try {
+      const r = new FileReader(0, { maxLineLength: 16, longLines: 'split' });
+      r.fd = fd;
+      assert.equal(await readAll(r), [], 'nothing yet: the line may be exactly 16 bytes');
+      appendFileSync(path, '\nB\n');
+      const got = await readAll(r);
+      assert.equal(got.map((g) => [g.body.toString(), g.mark]), [['A'.repeat(16), undefined], ['B', undefined]]);
+      assert.is(r.linesSplit, 0);
+    } finally {
+      closeSync(fd);
+      cleanup();
+    }
+  }
+});
 
 test('truncate mode keeps the head of an over-long line and skips the rest', withFile('z'.repeat(5000) + '\nnext\n', async (_p, fd) => {
   const r = new FileReader(0, { maxLineLength: 100, longLines: 'truncate', chunkSize: 4096 });

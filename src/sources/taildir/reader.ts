@@ -148,7 +148,10 @@ export class FileReader {
           lines++;
           continue;
         }
-        if (this.end - s >= max) {
+        // Longer than max for sure only once a byte past max is here that is not the CR of a CRLF:
+        // a line of exactly max bytes (plus CRLF) is a normal line, not the first piece of a split.
+        const have = this.end - s;
+        if (have > max + 1 || (have === max + 1 && buf[s + max] !== CR)) {
           this.emitLong(sink);
           lines++;
           continue;
