@@ -7,6 +7,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { VERSION } from './version.ts';
+import { FlumeError } from './core/errors.ts';
 import { registry } from './registry.ts';
 import { loadConfigFile } from './config/load.ts';
 import { formatTopology } from './commands/topology.ts';
@@ -158,7 +159,9 @@ main(hideBin(process.argv)).then(
     setTimeout(() => process.exit(code), 200).unref();
   },
   (err) => {
-    process.stderr.write(`flume-tail: ${(err as Error).stack ?? err}\n`);
+    // A typed error is a message for the user; anything else is a bug, shown with its stack.
+    const typed = err instanceof FlumeError && process.env.FLUME_TAIL_LOG_LEVEL !== 'debug';
+    process.stderr.write(`flume-tail: ${typed ? err.message : ((err as Error).stack ?? err)}\n`);
     process.exit(1);
   },
 );
