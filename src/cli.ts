@@ -16,27 +16,32 @@ import { defaultStateDir } from './state-dir.ts';
 import { buildWatchConfig, type WatchArgs } from './commands/watch.ts';
 import { runChannelTool } from './commands/channel-tool.ts';
 
-/** `-Dflume.monitoring.port=41414` style properties, as Flume's launcher passes them to the JVM. */
-function systemProps(list: unknown): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const item of Array.isArray(list) ? list : list ? [list] : []) {
-    const s = String(item);
-    const eq = s.indexOf('=');
-    if (eq > 0) out.set(s.slice(0, eq), s.slice(eq + 1));
+/**
+ * Takes Flume's JVM-style `-Dkey=value` properties (`-Dflume.monitoring.type=http
+ * -Dflume.monitoring.port=41414`) out of the arguments before yargs sees them:
+ * yargs would read `-Dflume…` as a bundle of one-letter flags.
+ */
+export function splitSystemProps(argv: string[]): { rest: string[]; props: Map<string, string> } {
+  const props = new Map<string, string>();
+  const rest: string[] = [];
+  for (const a of argv) {
+    const m = /^-D([^=]+)=(.*)$/s.exec(a);
+    if (m) props.set(m[1], m[2]);
+    else rest.push(a);
   }
-  return out;
+  return { rest, props };
 }
 
-function monitoringPort(args: { metricsPort?: number; D?: unknown }): number | undefined {
-  if (args.metricsPort !== undefined) return args.metricsPort;
-  const props = systemProps(args.D);
+function monitoringPort(metricsPort: number | undefined, props: Map<string, string>): number | undefined {
+  if (metricsPort !== undefined) return metricsPort;
   const type = props.get('flume.monitoring.type');
   if (type && ['http', 'prometheus'].includes(type.toLowerCase())) return Number(props.get('flume.monitoring.port') ?? 41414);
   return undefined;
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(args: string[]): Promise<number> {
   let exitCode = 0;
+  const { rest: argv, props } = splitSystemProps(args);
   const cli = yargs(argv)
     .scriptName('flume-tail')
     .usage('$0 --watch PATH…        tail files into a durable channel and print or ship them\n$0 <command> [options]')
@@ -45,7 +50,6 @@ export async function main(argv: string[]): Promise<number> {
     .option('metrics-port', { type: 'number', describe: 'serve /metrics (Flume JSON) and /metrics/prometheus on this port' })
     .option('metrics-host', { type: 'string', describe: 'address for the metrics endpoint', default: '127.0.0.1' })
     .option('tui', { type: 'boolean', describe: 'show the live dashboard in this terminal', default: false })
-    .option('D', { type: 'string', array: true, describe: 'Flume-style property, e.g. -Dflume.monitoring.type=http -Dflume.monitoring.port=41414', hidden: true })
     .command(
       'agent',
       'run an agent from a Flume properties config',
@@ -59,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
         const cfg = loadConfigFile(args.confFile, args.name, registry);
         exitCode = await runAgent(cfg, {
           stateDir: args.dataDir ?? defaultStateDir(),
-          metricsPort: monitoringPort(args),
+          metricsPort: monitoringPort(args.metricsPort, props),
           metricsHost: args.metricsHost,
           tui: args.tui,
         });
@@ -135,7 +139,7 @@ export async function main(argv: string[]): Promise<number> {
           byteOffset: args.byteOffset,
         };
         const cfg = buildWatchConfig(wa);
-        exitCode = await runAgent(cfg, { stateDir: wa.dataDir, metricsPort: monitoringPort(args), metricsHost: args.metricsHost, tui: args.tui });
+        exitCode = await runAgent(cfg, { stateDir: wa.dataDir, metricsPort: monitoringPort(args.metricsPort, props), metricsHost: args.metricsHost, tui: args.tui });
       },
     )
     .help()

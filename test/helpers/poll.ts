@@ -2,14 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Polls `check` until it returns a truthy value or the deadline passes (then throws with `what`). */
-export async function until<T>(what: string | (() => string), check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+type Falsy = undefined | null | false | 0 | '';
+
+/** Polls `check` until it returns a truthy value (which it resolves with) or the deadline passes (then throws with `what`). */
+export async function until<T>(what: string | (() => string), check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 20): Promise<Exclude<T, Falsy>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await check();
-      if (v) return v;
+      if (v) return v as Exclude<T, Falsy>;
     } catch (err) {
       last = err;
     }
