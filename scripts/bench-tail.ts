@@ -2,18 +2,26 @@
 // read through the TaildirSource into the memory channel, drained and
 // discarded, against the floor measured in the same run (read the file in
 // large chunks and split lines, no channel).
-//   node --import tsx scripts/bench-tail.ts [lines]
+//   node --import tsx scripts/bench-tail.ts [lines] [--channel memory|file]
+// With `--channel file` the batches go into the durable file channel (every
+// put fsync'ed, group commit) in the same temp dir, drained by a take+commit
+// loop that discards (the null sink's work).
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryChannel } from '../src/channels/memory.ts';
+import type { Channel } from '../src/channels/channel.ts';
+import { FileChannel, FILE_CHANNEL_DEFAULTS } from '../src/channels/file/file-channel.ts';
 import { ChannelProcessor } from '../src/core/channel-processor.ts';
 import { Logger } from '../src/core/log.ts';
 import { ReplicatingSelector } from '../src/selectors/replicating.ts';
 import { TaildirSource } from '../src/sources/taildir/source.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from '../src/sources/taildir/spec.ts';
 
-const LINES = Number(process.argv[2] ?? 1_000_000);
+const args = process.argv.slice(2);
+const LINES = Number(args.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
+const CHANNEL = args.includes('--channel') ? args[args.indexOf('--channel') + 1] : 'memory';
+if (CHANNEL !== 'memory' && CHANNEL !== 'file') throw new Error(`--channel memory|file, not ${CHANNEL}`);
 const dir = mkdtempSync(join(tmpdir(), 'bench-tail-'));
 const file = join(dir, 'app.log');
 
@@ -62,7 +70,9 @@ let peakRss = 0;
 
 async function throughSource(): Promise<{ lines: number; ms: number }> {
   const log = new Logger({ write: () => undefined }, 'error');
-  const channel = new MemoryChannel('c1', { capacity: 20_000, transactionCapacity: 1000, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 3000 });
+  const channel: Channel = CHANNEL === 'file'
+    ? new FileChannel({ ...FILE_CHANNEL_DEFAULTS, capacity: 20_000, transactionCapacity: 1000, minimumRequiredSpace: 0 }, { name: 'c1', log, stateDir: dir })
+    : new MemoryChannel('c1', { capacity: 20_000, transactionCapacity: 1000, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 3000 });
   await channel.start();
   const processor = new ChannelProcessor([], new ReplicatingSelector([channel], []), log);
   let drained = 0;
@@ -110,7 +120,7 @@ try {
     `${Math.round(r.lines / (r.ms / 1000)).toLocaleString('en')} lines/s, ${(bytes / 1e6 / (r.ms / 1000)).toFixed(0)} MB/s (${r.ms.toFixed(0)} ms)`;
   console.log(`file: ${LINES.toLocaleString('en')} lines, ${(bytes / 1e6).toFixed(0)} MB`);
   console.log(`floor (read + split, no channel): ${rate(f)}`);
-  console.log(`TAILDIR -> memory channel -> discard: ${rate(s)}`);
+  console.log(`TAILDIR -> ${CHANNEL} channel -> discard: ${rate(s)}`);
   console.log(`ratio: ${((f.ms / s.ms) * 100).toFixed(1)}% of the floor (target >= 25%)`);
   console.log(`peak RSS of the process: ${rssMb.toFixed(0)} MB (target < 150 MB); sampled peak while tailing: ${(peakRss / 1048576).toFixed(0)} MB; before the source: ${(before / 1048576).toFixed(0)} MB; after: ${(startRss / 1048576).toFixed(0)} MB`);
 } finally {
