@@ -80,58 +80,112 @@ export class SinkRunner {
     this.sink.counters.stopTime = Date.now();
   }
 
+  /**
+   * One take → deliver → commit loop, pipelined so the channel's fsyncs and
+   * reads overlap the request instead of adding to it: while a full batch is
+   * on the wire the next one is already being taken, and a delivered batch's
+   * take commit runs while the next batch is delivered (its events count as
+   * drained once that commit is durable; at most one commit is outstanding).
+   * A crash before that commit only means the batch is delivered again.
+   */
   private async loop(sleeper: Sleeper): Promise<void> {
     const c = this.sink.counters;
-    while (this.running) {
-      let taken: Taken;
-      try {
-        taken = await this.channel.take(this.opts.batchSize);
-      } catch (err) {
-        c.inc('ChannelReadFail');
-        this.log.rateLimited('error', `take:${this.sink.name}`, `take from channel ${this.channel.name} failed: ${(err as Error).message}`);
-        await sleeper.sleep(this.opts.maxBackoffMs);
-        continue;
-      }
-      const n = taken.events.length;
-      if (n === 0) {
-        c.inc('BatchEmptyCount');
-        await taken.commit();
-        if (this.channel.waitForEvents) await Promise.race([this.channel.waitForEvents(this.opts.idleWaitMs), sleeper.sleep(this.opts.idleWaitMs)]);
-        else await sleeper.sleep(Math.min(100, this.opts.idleWaitMs));
-        sleeper.wake();
-        continue;
-      }
-      c.inc(n === this.opts.batchSize ? 'BatchCompleteCount' : 'BatchUnderflowCount');
-      c.inc('EventDrainAttemptCount', n);
-      const handle = { taken, settled: false };
-      this.open.add(handle);
-      try {
-        const result = await this.sink.deliver(taken.events);
-        if (!handle.settled) {
-          handle.settled = true;
+    let next: Promise<Taken> | undefined;
+    let committing: Promise<void> | undefined;
+    try {
+      while (this.running) {
+        let taken: Taken;
+        try {
+          taken = await (next ?? this.channel.take(this.opts.batchSize));
+        } catch (err) {
+          c.inc('ChannelReadFail');
+          this.log.rateLimited('error', `take:${this.sink.name}`, `take from channel ${this.channel.name} failed: ${(err as Error).message}`);
+          await sleeper.sleep(this.opts.maxBackoffMs);
+          continue;
+        } finally {
+          next = undefined;
+        }
+        const n = taken.events.length;
+        if (n === 0) {
+          c.inc('BatchEmptyCount');
           await taken.commit();
-          // Events a sink's policy dropped or dead-lettered are committed but not counted as drained.
-          c.inc('EventDrainSuccessCount', n - (result?.rejected ?? 0));
+          if (committing) {
+            await committing;
+            committing = undefined;
+            continue; // that commit may have freed room for puts: look again before waiting
+          }
+          if (this.channel.waitForEvents) await Promise.race([this.channel.waitForEvents(this.opts.idleWaitMs), sleeper.sleep(this.opts.idleWaitMs)]);
+          else await sleeper.sleep(Math.min(100, this.opts.idleWaitMs));
+          sleeper.wake();
+          continue;
         }
-        if (this.failures > 0) this.log.info(`delivering again after ${this.failures} failed attempts`);
-        this.failures = 0;
-        c.set('BackoffMs', 0);
-        c.set('ConsecutiveFailures', 0);
-      } catch (err) {
-        if (!handle.settled) {
-          handle.settled = true;
-          await taken.rollback();
+        c.inc(n === this.opts.batchSize ? 'BatchCompleteCount' : 'BatchUnderflowCount');
+        c.inc('EventDrainAttemptCount', n);
+        const handle = { taken, settled: false };
+        this.open.add(handle);
+        try {
+          const delivery = this.sink.deliver(taken.events);
+          // a full batch: more is probably waiting, so read it while this one is on the wire
+          if (n === this.opts.batchSize && this.running) {
+            next = this.channel.take(this.opts.batchSize);
+            next.catch(() => undefined);
+          }
+          const result = await delivery;
+          if (!handle.settled) {
+            handle.settled = true;
+            if (committing) await committing;
+            committing = this.commit(taken, n - (result?.rejected ?? 0), sleeper);
+          }
+          if (this.failures > 0) this.log.info(`delivering again after ${this.failures} failed attempts`);
+          this.failures = 0;
+          c.set('BackoffMs', 0);
+          c.set('ConsecutiveFailures', 0);
+        } catch (err) {
+          if (!handle.settled) {
+            handle.settled = true;
+            await taken.rollback();
+          }
+          await this.giveBack(next);
+          next = undefined;
+          await this.failed(n, err, sleeper);
+        } finally {
+          this.open.delete(handle);
         }
-        this.failures++;
-        const retryAfter = err instanceof DeliveryError ? (err.retryAfterMs ?? 0) : 0;
-        const delay = Math.max(retryAfter, backoffDelay(this.failures, this.opts.backoffBaseMs, this.opts.maxBackoffMs));
-        c.set('BackoffMs', delay);
-        c.set('ConsecutiveFailures', this.failures);
-        this.log.rateLimited('warn', `deliver:${this.sink.name}`, `delivery of ${n} events failed (attempt ${this.failures}), rolled back, retrying in ${delay} ms: ${(err as Error).message}`);
-        if (this.running) await sleeper.sleep(delay);
-      } finally {
-        this.open.delete(handle);
       }
+    } finally {
+      await committing;
+      await this.giveBack(next);
     }
+  }
+
+  /** Commits a delivered batch; never throws (a failed commit leaves the take open: it comes back after a restart). */
+  private async commit(taken: Taken, drained: number, sleeper: Sleeper): Promise<void> {
+    try {
+      await taken.commit();
+      // Events a sink's policy dropped or dead-lettered are committed but not counted as drained.
+      this.sink.counters.inc('EventDrainSuccessCount', drained);
+    } catch (err) {
+      await this.failed(taken.events.length, err, sleeper, true);
+    }
+  }
+
+  /** Rolls back a take fetched ahead that will not be delivered now. */
+  private async giveBack(next: Promise<Taken> | undefined): Promise<void> {
+    const t = next && (await next.catch(() => undefined));
+    if (t && t.events.length) await t.rollback();
+    else if (t) await t.commit();
+  }
+
+  private async failed(n: number, err: unknown, sleeper: Sleeper, commitFailed = false): Promise<void> {
+    const c = this.sink.counters;
+    this.failures++;
+    const retryAfter = err instanceof DeliveryError ? (err.retryAfterMs ?? 0) : 0;
+    const delay = Math.max(retryAfter, backoffDelay(this.failures, this.opts.backoffBaseMs, this.opts.maxBackoffMs));
+    c.set('BackoffMs', delay);
+    c.set('ConsecutiveFailures', this.failures);
+    this.log.rateLimited('warn', `deliver:${this.sink.name}`, commitFailed
+      ? `the take commit of ${n} delivered events failed (attempt ${this.failures}; they come back after a restart), retrying in ${delay} ms: ${(err as Error).message}`
+      : `delivery of ${n} events failed (attempt ${this.failures}), rolled back, retrying in ${delay} ms: ${(err as Error).message}`);
+    if (this.running) await sleeper.sleep(delay);
   }
 }
