@@ -1,4 +1,4 @@
-import { read, stat, type Stats } from 'node:fs';
+import { read, stat, watch, type FSWatcher, type Stats } from 'node:fs';
 import type { FlumeEvent } from '../../core/event.ts';
 import { ChannelFullError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
@@ -79,6 +79,8 @@ interface Tracked {
   released: boolean;
   headers: Record<string, string>;
   hasHeaders: boolean;
+  /** a watch on the open file itself: wakes the loop at each append (see watchOpen) */
+  watcher?: FSWatcher;
 }
 
 const MAX_IN_FLIGHT = 4;
@@ -349,6 +351,7 @@ export class TaildirSource implements Source {
     if (this.openCount < this.opts.maxOpenFiles) {
       f.reader.fd = fd;
       this.openCount++;
+      this.watchOpen(f);
     } else {
       await closeFd(fd);
     }
@@ -588,6 +591,7 @@ export class TaildirSource implements Source {
     }
     f.reader.fd = fd;
     this.openCount++;
+    this.watchOpen(f);
     await this.observe(f, st);
     return true;
   }
@@ -595,7 +599,35 @@ export class TaildirSource implements Source {
   private async closeFile(f: Tracked): Promise<void> {
     if (f.reader.fd === null) return;
     this.openCount--;
+    f.watcher?.close();
+    f.watcher = undefined;
     await f.reader.close();
+  }
+
+  /**
+   * Watches an open file directly (inotify follows the inode, so a renamed
+   * file keeps its watch). The directory watch (chokidar) drops a path's
+   * change events for 50 ms after each one, so a steadily written file would
+   * wait up to 50 ms — or, when the last write's event is dropped, the whole
+   * idle sleep — before it is read. A runtime or system that cannot watch
+   * (no inotify watches left) still has the directory watch and the idle poll.
+   */
+  private watchOpen(f: Tracked): void {
+    if (f.watcher || this.stopping) return;
+    try {
+      const w = watch(f.path, { persistent: false }, () => {
+        f.changeSeq++;
+        f.hint = true;
+        this.wakeAll();
+      });
+      w.on('error', () => {
+        w.close();
+        if (f.watcher === w) f.watcher = undefined;
+      });
+      f.watcher = w;
+    } catch (err) {
+      this.log.debug(`${f.path}: cannot watch the file itself (${(err as Error).message}); the directory watch and polling remain`);
+    }
   }
 
   // ---- channel ---------------------------------------------------------------
