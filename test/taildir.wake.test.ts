@@ -1,0 +1,36 @@
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { tempDir, until } from './helpers/poll.ts';
+import { buildSource, FakeProcessor } from './taildir.harness.ts';
+
+test('appends written every few ms are each read at once, not after the idle sleep (the directory watch drops events for 50 ms)', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  // a long idle sleep: only a watch event can make the source read quickly
+  const { source } = buildSource({ filegroups: 'g', 'filegroups.g': join(dir, 'app\\.log'), backoffSleepIncrement: 5000, maxBackoffSleep: 5000, writePosInterval: 1000 }, proc, dir);
+  try {
+    const live = join(dir, 'app.log');
+    writeFileSync(live, 'line 0\n');
+    await source.start();
+    await until('first line', () => proc.events.length === 1);
+    const lags: number[] = [];
+    for (let i = 1; i <= 40; i++) {
+      const t0 = performance.now();
+      appendFileSync(live, `line ${i}\n`);
+      await until(`line ${i}`, () => proc.events.length === i + 1, 6000, 2);
+      lags.push(performance.now() - t0);
+    }
+    lags.sort((a, b) => a - b);
+    const worst = lags[lags.length - 1];
+    // with only the directory watch, appends 2-5 ms apart wait up to the 5 s idle sleep
+    assert.ok(worst < 1000, `slowest append took ${worst.toFixed(1)} ms to be read`);
+    assert.equal(proc.bodies(), Array.from({ length: 41 }, (_, i) => `line ${i}`));
+  } finally {
+    await source.stop();
+    cleanup();
+  }
+});
+
+test.run();
