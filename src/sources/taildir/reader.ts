@@ -40,6 +40,8 @@ export interface ReadResult {
   error?: NodeJS.ErrnoException;
 }
 
+/** Below this much free room after the buffered bytes, a read gets a fresh buffer. */
+const MIN_READ_ROOM = 16 * 1024;
 const NL = 0x0a;
 const CR = 0x0d;
 const DEFAULT_CHUNK = 256 * 1024;
@@ -157,21 +159,28 @@ export class FileReader {
           continue;
         }
       }
-      // need more bytes: move the partial line into a fresh chunk (never overwrite one views point into)
+      // need more bytes. Lines handed out are views below `end`, so only the room after `end` may be
+      // written: read into it while it is large enough (a live file is read in small appends, and a
+      // fresh 256 KiB buffer per read was the source's main garbage); else move the partial line
+      // into a fresh chunk.
       const keep = this.end - this.start;
-      const next = Buffer.allocUnsafe(Math.max(this.chunk, keep + (this.chunk >> 1)));
-      if (keep > 0) this.buf.copy(next, 0, this.start, this.end);
       const at = this.pos + keep;
-      this.buf = next;
-      this.start = 0;
-      this.end = keep;
+      let target = this.buf;
+      if (target.length - this.end < MIN_READ_ROOM) {
+        target = Buffer.allocUnsafe(Math.max(this.chunk, keep + (this.chunk >> 1)));
+        if (keep > 0) this.buf.copy(target, 0, this.start, this.end);
+        this.buf = target;
+        this.start = 0;
+        this.end = keep;
+      }
+      const into = this.end;
       let n: number;
       try {
-        n = await readP(fd, next, keep, next.length - keep, at);
+        n = await readP(fd, target, into, target.length - into, at);
       } catch (err) {
         return { lines, eof: true, error: err as NodeJS.ErrnoException };
       }
-      if (this.buf !== next) return { lines, eof: true }; // reset() while reading: drop what was read
+      if (this.buf !== target || this.end !== into) return { lines, eof: true }; // reset() while reading: drop what was read
       if (n === 0) return { lines, eof: true };
       this.end += n;
       this.bytesRead += n;
