@@ -8,7 +8,7 @@
  * non-standard TLS options), it separates the connect timeout from the
  * request timeout, it lets us count connections the way Flume's sink counters
  * do, and on Node it measured faster than fetch for this workload
- * (BENCHMARKS-http.md).
+ * (BENCHMARKS.md, HTTP sink).
  */
 import http from 'node:http';
 import https from 'node:https';

@@ -28,7 +28,7 @@ import type { HttpSinkOptions } from './spec.ts';
 const gzipAsync = promisify(gzipCb);
 /**
  * Below this size a body is gzipped on the event loop: the thread-pool hop of
- * async zlib costs more than compressing ~20 KiB (measured, BENCHMARKS-http.md);
+ * async zlib costs more than compressing ~20 KiB (measured, BENCHMARKS.md, HTTP sink);
  * bigger bodies go to the pool so the loop is never blocked for long.
  */
 const SYNC_GZIP_MAX = 128 * 1024;
