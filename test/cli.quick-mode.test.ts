@@ -1,0 +1,56 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runCli, startCli } from './helpers/cli.ts';
+import { freePort, LineClient } from './helpers/net.ts';
+import { tempDir, until } from './helpers/poll.ts';
+
+test('--netcat adds a TCP source to the same file channel as --watch', async () => {
+  const { dir, cleanup } = tempDir();
+  const logs = join(dir, 'logs');
+  mkdirSync(logs);
+  const port = await freePort();
+  const cli = startCli(['--watch', logs, '--netcat', `127.0.0.1:${port}`, '--data-dir', join(dir, 'state')]);
+  try {
+    await cli.waitFor('agent quick started', 'stderr');
+    const client = await LineClient.connect(port);
+    client.send('over tcp\n');
+    await until('OK', () => client.lines().length === 1);
+    await cli.waitFor('over tcp\n', 'stdout');
+    client.close();
+  } finally {
+    cli.kill('SIGTERM');
+    await cli.exited;
+    cleanup();
+  }
+});
+
+test('a second agent on the same data dir refuses to start, naming the dir and the first agent\'s pid', async () => {
+  const { dir, cleanup } = tempDir();
+  const logs = join(dir, 'logs');
+  mkdirSync(logs);
+  const state = join(dir, 'state');
+  const first = startCli(['--watch', logs, '--data-dir', state]);
+  try {
+    await first.waitFor('agent quick started', 'stderr');
+    const second = await runCli(['--watch', logs, '--data-dir', state]);
+    assert.is(second.code, 1);
+    assert.match(second.stderr, `is in use by another flume-tail (pid ${first.child.pid}`);
+    assert.match(second.stderr, join(state, 'channel'));
+    // the first one is untouched and still stops cleanly
+    first.kill('SIGTERM');
+    assert.is((await first.exited).code, 0);
+  } finally {
+    first.kill('SIGKILL');
+    cleanup();
+  }
+});
+
+test('no --watch and no command says what to do', async () => {
+  const r = await runCli([]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /Nothing to do: give --watch PATH/);
+});
+
+test.run();
