@@ -5,6 +5,7 @@ import type { Logger } from './core/log.ts';
 import { DEFAULT_RUNNER, SinkRunner } from './core/sink-runner.ts';
 import { createSelector } from './selectors/spec.ts';
 import type { Sink, SinkDeps } from './sinks/sink.ts';
+import { SinkGroup } from './sinks/group.ts';
 import type { Source } from './sources/source.ts';
 import { snapshotOf, type AgentSnapshot } from './metrics/snapshot.ts';
 import type { CounterGroup } from './metrics/counters.ts';
@@ -25,6 +26,7 @@ export class Agent {
   readonly channels = new Map<string, Channel>();
   readonly sources: Source[] = [];
   readonly sinks: Sink[] = [];
+  readonly groups: SinkGroup[] = [];
   private readonly runners: SinkRunner[] = [];
   private startedAt = 0;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -42,17 +44,36 @@ export class Agent {
       const processor = new ChannelProcessor(interceptors, selector, slog);
       this.sources.push(s.spec.create(s.options, { name: s.name, processor, log: slog, stateDir }));
     }
+    const built = new Map<string, Sink>();
     for (const k of config.sinks) {
-      const klog = log.child(`sink ${k.name}`);
-      const sink = k.spec.create(k.options, { name: k.name, log: klog, out: opts.out });
+      const sink = k.spec.create(k.options, { name: k.name, log: log.child(`sink ${k.name}`), out: opts.out });
+      built.set(k.name, sink);
       this.sinks.push(sink);
+    }
+    const inGroup = new Set(config.sinkGroups.flatMap((g) => g.members));
+    for (const k of config.sinks) {
+      if (inGroup.has(k.name)) continue;
       const runnerOpts = { ...DEFAULT_RUNNER, batchSize: k.options.batchSize, concurrency: k.options.concurrency ?? 1 };
-      this.runners.push(new SinkRunner(sink, this.channels.get(k.channel)!, runnerOpts, klog));
+      this.runners.push(new SinkRunner(built.get(k.name)!, this.channels.get(k.channel)!, runnerOpts, log.child(`sink ${k.name}`)));
+    }
+    // A group is one runner over one channel; a batch is the smallest of its members' batch sizes.
+    for (const g of config.sinkGroups) {
+      const members = g.members.map((m) => config.sinks.find((k) => k.name === m)!);
+      const glog = log.child(`sinkgroup ${g.name}`);
+      const group = new SinkGroup(g.name, members.map((m) => built.get(m.name)!), g.processor, glog);
+      this.groups.push(group);
+      const batchSize = Math.min(...members.map((m) => m.options.batchSize));
+      this.runners.push(new SinkRunner(group, this.channels.get(members[0].channel)!, { ...DEFAULT_RUNNER, batchSize }, glog));
     }
   }
 
   get counterGroups(): CounterGroup[] {
-    return [...this.sources.map((s) => s.counters), ...[...this.channels.values()].map((c) => c.counters), ...this.sinks.map((s) => s.counters)];
+    return [
+      ...this.sources.map((s) => s.counters),
+      ...[...this.channels.values()].map((c) => c.counters),
+      ...this.sinks.map((s) => s.counters),
+      ...this.groups.map((g) => g.counters),
+    ];
   }
 
   snapshot(): AgentSnapshot {

@@ -112,10 +112,18 @@ test('empty values are rejected like Flume does, duplicates warned', () => {
   assert.is((cfg.sinks[0].options as unknown as { maxBytesToLog: number }).maxBytesToLog, 9);
 });
 
-test('sink groups are refused with a clear message (not supported yet)', () => {
-  const errs = errors(GOOD + 'a1.sinkgroups = g1\na1.sinkgroups.g1.sinks = k1\n');
-  assert.is(errs.length, 1);
-  assert.match(errs[0].found, /sink groups/);
+test('sink groups: failover and load_balance parse with their keys; mistakes are reported', () => {
+  const two = GOOD.replace('a1.sinks = k1', 'a1.sinks = k1 k2') + 'a1.sinks.k2.type = null\na1.sinks.k2.channel = c1\n';
+  const ok = load(two + 'a1.sinkgroups = g1\na1.sinkgroups.g1.sinks = k1 k2\na1.sinkgroups.g1.processor.type = failover\na1.sinkgroups.g1.processor.priority.k1 = 10\na1.sinkgroups.g1.processor.priority.k2 = 5\na1.sinkgroups.g1.processor.maxpenalty = 10000\n');
+  assert.equal(ok.problems, []);
+  assert.equal(ok.sinkGroups, [{ name: 'g1', members: ['k1', 'k2'], processor: { type: 'failover', priorities: { k1: 10, k2: 5 }, maxPenaltyMs: 10000 } }]);
+  const lb = load(two + 'a1.sinkgroups = g1\na1.sinkgroups.g1.sinks = k1 k2\na1.sinkgroups.g1.processor.type = load_balance\na1.sinkgroups.g1.processor.backoff = true\n');
+  assert.equal(lb.sinkGroups[0].processor, { type: 'load_balance', selector: 'round_robin', backoff: true, maxTimeOutMs: 30000 });
+  const bad = errors(two + 'a1.sinkgroups = g1 g2\na1.sinkgroups.g1.sinks = k1 k9\na1.sinkgroups.g1.processor.type = failover\na1.sinkgroups.g2.sinks = k1\na1.sinkgroups.g2.processor.type = load_balance\n');
+  const text = bad.map(formatProblem).join('\n');
+  assert.match(text, /:14: error: a1\.sinkgroups\.g1\.sinks: sink "k9", which is not in a1\.sinks/);
+  assert.match(text, /a1\.sinkgroups\.g2\.sinks: sink "k1", already in group g1/);
+  assert.match(text, /a1\.sinkgroups\.g2\.processor\.type: load_balance over 0 sink; expected at least two sinks/);
 });
 
 test('an interceptor of unknown type lists the known ones; selectors check channel names', () => {

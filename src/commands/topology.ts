@@ -12,6 +12,9 @@ export function formatTopology(cfg: AgentConfig): string {
     const sinks = cfg.sinks.filter((k) => k.channel === c.name);
     lines.push(`  channel ${c.name} (${c.spec.type}) → ${sinks.length ? sinks.map((k) => `sink ${k.name} (${k.spec.type})`).join(', ') : '(no sinks)'}`);
   }
+  for (const g of cfg.sinkGroups) {
+    lines.push(`  sinkgroup ${g.name} (${g.processor.type}) over ${g.members.map((m) => `sink ${m}`).join(', ')}`);
+  }
   if (cfg.monitoring) lines.push(`  monitoring: ${cfg.monitoring.type} on port ${cfg.monitoring.port}`);
   return lines.join('\n');
 }

@@ -4,6 +4,7 @@ import type { SelectorOptions } from '../selectors/spec.ts';
 import type { SinkSpec } from '../sinks/sink.ts';
 import type { SourceSpec } from '../sources/source.ts';
 import type { ConfigProblem } from './problems.ts';
+import type { ProcessorOptions } from '../sinks/group.ts';
 
 /** A validated agent configuration: every component with its typed options. */
 export interface AgentConfig {
@@ -12,6 +13,8 @@ export interface AgentConfig {
   sources: SourceConfig[];
   channels: ChannelConfig[];
   sinks: SinkConfig[];
+  /** Sinks driven together by a failover or load_balance processor (one runner per group). */
+  sinkGroups: SinkGroupConfig[];
   monitoring?: { type: 'http' | 'prometheus'; port: number; host?: string };
   problems: ConfigProblem[];
 }
@@ -36,4 +39,10 @@ export interface SinkConfig {
   spec: SinkSpec<any>;
   options: { batchSize: number; concurrency?: number };
   channel: string;
+}
+
+export interface SinkGroupConfig {
+  name: string;
+  members: string[];
+  processor: ProcessorOptions;
 }

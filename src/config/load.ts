@@ -7,6 +7,7 @@ import type { AgentConfig, ChannelConfig, SinkConfig, SourceConfig } from './age
 import { findSpec, typeNames, type Registry } from '../registry.ts';
 import { findInterceptorSpec, interceptorSpecs } from '../interceptors/index.ts';
 import { parseSelector } from '../selectors/spec.ts';
+import { parseProcessor } from '../sinks/group.ts';
 
 const KINDS = ['sources', 'channels', 'sinks', 'sinkgroups'] as const;
 type Kind = (typeof KINDS)[number];
@@ -19,7 +20,7 @@ export function loadConfigFile(file: string, agent: string, registry: Registry, 
   } catch (err) {
     const problems = new Problems(file);
     problems.error(0, '(file)', `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'a readable Flume properties file');
-    return { agent, file, sources: [], channels: [], sinks: [], problems: problems.list };
+    return { agent, file, sources: [], channels: [], sinks: [], sinkGroups: [], problems: problems.list };
   }
   return loadConfigText(text, file, agent, registry, env);
 }
@@ -55,7 +56,7 @@ export function loadConfigText(text: string, file: string, agent: string, regist
     all.set(key, { value: sub.value, line, ...(sub.missing.length ? { unresolved: true } : {}) });
   }
 
-  const cfg: AgentConfig = { agent, file, sources: [], channels: [], sinks: [], problems: problems.list };
+  const cfg: AgentConfig = { agent, file, sources: [], channels: [], sinks: [], sinkGroups: [], problems: problems.list };
   const agentKeys = [...all.keys()].filter((k) => k.startsWith(`${agent}.`));
   if (agentKeys.length === 0) {
     const others = [...agentsSeen].filter((a) => a !== 'flume');
@@ -98,16 +99,13 @@ export function loadConfigText(text: string, file: string, agent: string, regist
   }
   if (!lists.has('channels')) problems.error(0, `${agent}.channels`, 'missing', 'a list of channel names (an agent needs at least one channel)');
   if (!lists.has('sources') && !lists.has('sinks')) problems.error(0, `${agent}.sources`, 'no sources and no sinks', 'at least one source or sink');
-  if (lists.has('sinkgroups')) {
-    const l = lists.get('sinkgroups')!;
-    problems.error(l.line, `${agent}.sinkgroups`, 'sink groups (failover, load_balance), which flume-tail does not support yet', 'sinks without sinkgroups (each sink gets its own runner)');
-  }
 
   const ctxFor = (kind: Kind, name: string): ComponentContext | undefined => {
     const entries = byComponent.get(`${kind}.${name}`);
     const listLine = lists.get(kind)?.line ?? 0;
     if (!entries) {
-      problems.error(listLine, `${agent}.${kind}.${name}.type`, `"${name}" is listed in ${agent}.${kind} but has no keys`, `${agent}.${kind}.${name}.type = <type>`);
+      const first = kind === 'sinkgroups' ? 'sinks' : 'type';
+      problems.error(listLine, `${agent}.${kind}.${name}.${first}`, `"${name}" is listed in ${agent}.${kind} but has no keys`, `${agent}.${kind}.${name}.${first} = <${first === 'sinks' ? 'sink names' : 'type'}>`);
       return undefined;
     }
     return new ComponentContext(`${agent}.${kind}.${name}`, entries, problems, entries.get('type')?.line ?? listLine);
@@ -211,6 +209,30 @@ export function loadConfigText(text: string, file: string, agent: string, regist
       ctx.error('batchSize', `${options.batchSize}, above channel ${ch.name}'s transactionCapacity ${ch.options.transactionCapacity} (line ${byComponent.get(`channels.${ch.name}`)?.get('transactionCapacity')?.line ?? '-'})`, `at most ${ch.options.transactionCapacity}, or a larger transactionCapacity`);
     }
     if (chEntry) cfg.sinks.push({ name, spec, options, channel: chEntry.value });
+  }
+
+  // Sink groups: members must be declared sinks, in one group only, and (our rule) share one channel.
+  const grouped = new Map<string, string>();
+  for (const name of declared('sinkgroups')) {
+    const ctx = ctxFor('sinkgroups', name);
+    if (!ctx) continue;
+    const members = ctx.list('sinks');
+    if (members.length === 0) ctx.requiredString('sinks', 'the sinks of this group (space-separated)');
+    const ok: string[] = [];
+    for (const m of members) {
+      const sink = cfg.sinks.find((k) => k.name === m);
+      if (!declared('sinks').includes(m)) ctx.error('sinks', `sink "${m}", which is not in ${agent}.sinks`, `one of: ${declared('sinks').join(', ') || '(no sinks declared)'}`);
+      else if (grouped.has(m)) ctx.error('sinks', `sink "${m}", already in group ${grouped.get(m)}`, 'each sink in one group at most');
+      else if (sink) {
+        grouped.set(m, name);
+        ok.push(m);
+      }
+    }
+    const chans = new Set(ok.map((m) => cfg.sinks.find((k) => k.name === m)!.channel));
+    if (chans.size > 1) ctx.error('sinks', `sinks taking from different channels (${[...chans].join(', ')})`, 'the sinks of a group to share one channel (the group takes each batch once and offers it to one sink)');
+    const processor = parseProcessor(ctx.child('processor'), ok);
+    ctx.reportUnknown('sinks, processor.*');
+    if (processor && ok.length === members.length && chans.size === 1) cfg.sinkGroups.push({ name, members: ok, processor });
   }
 
   for (const [name, ch] of channels) {
