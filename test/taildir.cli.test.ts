@@ -103,11 +103,7 @@ async function started(cli: Cli, agent = 'quick'): Promise<Cli> {
 
 /** SIGTERM and a clean exit: after it nothing more arrives, so the multiset is final. */
 async function stop(cli: Cli): Promise<void> {
-  cli.kill('SIGTERM');
-  const timer = setTimeout(() => cli.kill('SIGKILL'), 10_000);
-  const { code } = await cli.exited;
-  clearTimeout(timer);
-  assert.is(code, 0, `clean exit\n${cli.stderr.slice(-2000)}`);
+  assert.is(await cli.stop(), 0, `clean exit\n${cli.stderr.slice(-2000)}`);
 }
 
 async function delivered(c: Collector, want: readonly string[], what: string, timeoutMs = 15_000): Promise<void> {

@@ -49,6 +49,15 @@ export class Cli {
     timeoutMs);
   }
 
+  /** SIGTERM, SIGKILL if it has not exited after `graceMs`; resolves with the exit code (0 = a clean stop). */
+  async stop(graceMs = 10_000): Promise<number | null> {
+    this.kill('SIGTERM');
+    const timer = setTimeout(() => this.kill('SIGKILL'), graceMs);
+    const { code } = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
   }
