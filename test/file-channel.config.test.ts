@@ -1,16 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { ComponentContext, type Entry } from '../src/config/context.ts';
+import { ComponentContext } from '../src/config/context.ts';
 import { Problems } from '../src/config/problems.ts';
 import { fileChannelSpec } from '../src/channels/file/spec.ts';
 import { FileChannel } from '../src/channels/file/file-channel.ts';
 import { Logger } from '../src/core/log.ts';
+import { contextOf } from './helpers/context.ts';
 
 function ctx(keys: Record<string, string>): { c: ComponentContext; problems: Problems } {
-  const problems = new Problems('agent.conf');
-  const entries = new Map<string, Entry>(Object.entries(keys).map(([k, v], i) => [k, { value: v, line: i + 2 }]));
-  return { c: new ComponentContext('a1.channels.c1', entries, problems, 1), problems };
+  const { ctx: c, problems } = contextOf('a1.channels.c1', keys);
+  return { c, problems };
 }
 
 test('defaults follow Flume, with a 64 MiB segment size', () => {

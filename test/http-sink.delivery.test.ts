@@ -7,14 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { ComponentContext, type Entry } from '../src/config/context.ts';
-import { Problems } from '../src/config/problems.ts';
 import { Logger } from '../src/core/log.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
 import { DeliveryError } from '../src/core/errors.ts';
 import { httpSinkSpec } from '../src/sinks/http/spec.ts';
 import type { Sink } from '../src/sinks/sink.ts';
 import { tempDir } from './helpers/poll.ts';
+import { contextOf } from './helpers/context.ts';
 
 interface Received {
   headers: http.IncomingHttpHeaders;
@@ -45,9 +44,7 @@ async function receiver(tls?: { key: Buffer; cert: Buffer }): Promise<{ url: str
 
 /** The sink built the way the config layer builds it: properties → ComponentContext → parse → create. */
 function sinkOf(props: Record<string, string>, log = new Logger({ write: () => {} })): Sink {
-  const entries = new Map<string, Entry>(Object.entries(props).map(([k, v], i) => [k, { value: v, line: i + 2 }]));
-  const problems = new Problems('test.properties');
-  const ctx = new ComponentContext('a1.sinks.k1', entries, problems, 1);
+  const { ctx, problems } = contextOf('a1.sinks.k1', props);
   ctx.markUsed('type'); // the config layer reads it
   const opts = httpSinkSpec.parse(ctx);
   ctx.reportUnknown(httpSinkSpec.keys);

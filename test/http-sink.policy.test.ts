@@ -1,18 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { ComponentContext, type Entry } from '../src/config/context.ts';
 import { Problems } from '../src/config/problems.ts';
 import { eventOf } from '../src/core/event.ts';
 import { httpSinkSpec, type HttpSinkOptions } from '../src/sinks/http/spec.ts';
 import { StatusPolicy, FLUME_POLICY_DEFAULTS, type StatusPolicyOptions } from '../src/sinks/http/policy.ts';
 import { Backoff, parseRetryAfter, MAX_RETRY_AFTER_MS } from '../src/sinks/http/retry.ts';
 import { encodeBatch } from '../src/sinks/http/encode.ts';
+import { contextOf } from './helpers/context.ts';
 
 function parse(props: Record<string, string>): { opts: HttpSinkOptions; problems: Problems } {
-  const entries = new Map<string, Entry>(Object.entries(props).map(([k, v], i) => [k, { value: v, line: i + 2 }]));
-  const problems = new Problems('test.properties');
-  const ctx = new ComponentContext('a1.sinks.k1', entries, problems, 1);
+  const { ctx, problems } = contextOf('a1.sinks.k1', props);
   ctx.markUsed('type');
   const opts = httpSinkSpec.parse(ctx);
   ctx.reportUnknown(httpSinkSpec.keys);

@@ -4,8 +4,6 @@ import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { ComponentContext, type Entry } from '../src/config/context.ts';
-import { Problems } from '../src/config/problems.ts';
 import { Logger } from '../src/core/log.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
 import { DeliveryError } from '../src/core/errors.ts';
@@ -14,6 +12,7 @@ import type { Sink } from '../src/sinks/sink.ts';
 import { tempDir, until } from './helpers/poll.ts';
 import { MemoryChannel } from '../src/channels/memory.ts';
 import { DEFAULT_RUNNER, SinkRunner } from '../src/core/sink-runner.ts';
+import { contextOf } from './helpers/context.ts';
 
 type Reply = { status: number; headers?: Record<string, string>; body?: string } | 'hang';
 
@@ -50,9 +49,7 @@ async function scripted(reply: (n: number) => Reply, port = 0): Promise<Scripted
 }
 
 function sinkOf(props: Record<string, string>): Sink {
-  const entries = new Map<string, Entry>(Object.entries(props).map(([k, v], i) => [k, { value: v, line: i + 2 }]));
-  const problems = new Problems('test.properties');
-  const ctx = new ComponentContext('a1.sinks.k1', entries, problems, 1);
+  const { ctx, problems } = contextOf('a1.sinks.k1', props);
   ctx.markUsed('type');
   const opts = httpSinkSpec.parse(ctx);
   ctx.reportUnknown(httpSinkSpec.keys);

@@ -1,18 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ComponentContext, type Entry } from '../src/config/context.ts';
-import { Problems } from '../src/config/problems.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
 import type { InterceptorSpec } from '../src/interceptors/interceptor.ts';
 import { regexFilterInterceptorSpec } from '../src/interceptors/regex-filter.ts';
 import { searchReplaceInterceptorSpec } from '../src/interceptors/search-replace.ts';
+import { contextOf } from './helpers/context.ts';
 
 function build<O>(spec: InterceptorSpec<O>, props: Record<string, string> = {}) {
-  const problems = new Problems('test.properties');
-  const entries = new Map<string, Entry>();
-  let line = 40;
-  for (const [k, v] of Object.entries(props)) entries.set(k, { value: v, line: line++ });
-  const ctx = new ComponentContext('a1.sources.r1.interceptors.i1', entries, problems, 39);
+  const { ctx, problems } = contextOf('a1.sources.r1.interceptors.i1', props, 40);
   const opts = spec.parse(ctx);
   return { opts, problems, icp: spec.create(opts) };
 }

@@ -1,8 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { hostname, networkInterfaces } from 'node:os';
-import { ComponentContext, type Entry } from '../src/config/context.ts';
-import { Problems } from '../src/config/problems.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
 import type { InterceptorSpec } from '../src/interceptors/interceptor.ts';
 import { hostInterceptorSpec } from '../src/interceptors/host.ts';
@@ -10,14 +8,11 @@ import { removeHeaderInterceptorSpec } from '../src/interceptors/remove-header.t
 import { staticInterceptorSpec } from '../src/interceptors/static.ts';
 import { timestampInterceptorSpec } from '../src/interceptors/timestamp.ts';
 import { uuidInterceptorSpec } from '../src/interceptors/uuid.ts';
+import { contextOf } from './helpers/context.ts';
 
 /** Parses `props` as the keys of interceptor i1 and builds it; returns it and the problems. */
 function build<O>(spec: InterceptorSpec<O>, props: Record<string, string> = {}) {
-  const problems = new Problems('test.properties');
-  const entries = new Map<string, Entry>();
-  let line = 30;
-  for (const [k, v] of Object.entries(props)) entries.set(k, { value: v, line: line++ });
-  const ctx = new ComponentContext('a1.sources.r1.interceptors.i1', entries, problems, 29);
+  const { ctx, problems } = contextOf('a1.sources.r1.interceptors.i1', props, 30);
   const opts = spec.parse(ctx);
   ctx.reportUnknown(spec.keys);
   return { opts, problems, icp: spec.create(opts) };

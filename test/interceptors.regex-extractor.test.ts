@@ -1,19 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ComponentContext, type Entry } from '../src/config/context.ts';
-import { Problems } from '../src/config/problems.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
 import { compileJodaPattern } from '../src/interceptors/joda-time.ts';
 import { regexExtractorInterceptorSpec } from '../src/interceptors/regex-extractor.ts';
+import { contextOf } from './helpers/context.ts';
 
 const MILLIS = 'org.apache.flume.interceptor.RegexExtractorInterceptorMillisSerializer';
 
 function build(props: Record<string, string>) {
-  const problems = new Problems('test.properties');
-  const entries = new Map<string, Entry>();
-  let line = 50;
-  for (const [k, v] of Object.entries(props)) entries.set(k, { value: v, line: line++ });
-  const ctx = new ComponentContext('a1.sources.r1.interceptors.i1', entries, problems, 49);
+  const { ctx, problems } = contextOf('a1.sources.r1.interceptors.i1', props, 50);
   const opts = regexExtractorInterceptorSpec.parse(ctx);
   ctx.reportUnknown(regexExtractorInterceptorSpec.keys);
   return { problems, icp: regexExtractorInterceptorSpec.create(opts) as ReturnType<typeof regexExtractorInterceptorSpec.create> & { unparsedValues: number } };

@@ -1,11 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Channel, Taken } from '../src/channels/channel.ts';
-import { ComponentContext, type Entry } from '../src/config/context.ts';
-import { Problems } from '../src/config/problems.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
 import { CounterGroup } from '../src/metrics/counters.ts';
 import { createSelector, parseSelector, type MultiplexingOptions } from '../src/selectors/spec.ts';
+import { contextOf } from './helpers/context.ts';
 
 function fakeChannel(name: string): Channel {
   return {
@@ -26,11 +25,7 @@ const chans = new Map(ALL.map((n) => [n, fakeChannel(n)]));
 
 /** A selector context; the keys get lines 20, 21, … in the order given (`type` first when build adds it). */
 function ctxOf(props: Record<string, string>) {
-  const problems = new Problems('test.properties');
-  const entries = new Map<string, Entry>();
-  let line = 20;
-  for (const [k, v] of Object.entries(props)) entries.set(k, { value: v, line: line++ });
-  return { ctx: new ComponentContext('a1.sources.r1.selector', entries, problems, 5), problems };
+  return contextOf('a1.sources.r1.selector', props, 20, 5);
 }
 
 function build(props: Record<string, string>, sourceChannels = ALL) {

@@ -1,11 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Channel, Taken } from '../src/channels/channel.ts';
-import { ComponentContext, type Entry } from '../src/config/context.ts';
-import { Problems } from '../src/config/problems.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
 import { CounterGroup } from '../src/metrics/counters.ts';
 import { createSelector, parseSelector } from '../src/selectors/spec.ts';
+import { contextOf } from './helpers/context.ts';
 
 /** A minimal channel: only the name matters to a selector. */
 function fakeChannel(name: string): Channel {
@@ -28,11 +27,7 @@ function channels(...names: string[]): Map<string, Channel> {
 
 /** A selector context from `key = value` lines (line numbers from 10 on). */
 function ctxOf(props: Record<string, string>) {
-  const problems = new Problems('test.properties');
-  const entries = new Map<string, Entry>();
-  let line = 10;
-  for (const [k, v] of Object.entries(props)) entries.set(k, { value: v, line: line++ });
-  return { ctx: new ComponentContext('a1.sources.r1.selector', entries, problems, 5), problems };
+  return contextOf('a1.sources.r1.selector', props, 10, 5);
 }
 
 const names = (m: Map<Channel, FlumeEvent[]>) => [...m.keys()].map((c) => c.name);

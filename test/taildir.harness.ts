@@ -1,6 +1,6 @@
 // Shared by the taildir tests (not a test file itself): a memory-backed fake
 // channel processor and a way to build a TaildirSource from Flume-style keys.
-import { ComponentContext, type Entry } from '../src/config/context.ts';
+import { contextOf } from './helpers/context.ts';
 import { Problems } from '../src/config/problems.ts';
 import type { ChannelProcessor } from '../src/core/channel-processor.ts';
 import { ChannelFullError } from '../src/core/errors.ts';
@@ -50,11 +50,7 @@ export interface Built {
 
 /** A TaildirSource configured from `keys` (as in a properties file, without the component prefix). */
 export function buildSource(keys: Record<string, string | number | boolean>, processor: FakeProcessor, stateDir: string, name = 'r1'): Built {
-  const entries = new Map<string, Entry>();
-  let line = 1;
-  for (const [k, v] of Object.entries(keys)) entries.set(k, { value: String(v), line: line++ });
-  const problems = new Problems('test.properties');
-  const ctx = new ComponentContext(`a.sources.${name}`, entries, problems, 0);
+  const { ctx, problems } = contextOf(`a.sources.${name}`, keys, 1, 0);
   const opts = taildirSourceSpec.parse(ctx);
   if (problems.errors.length > 0) throw new Error(problems.errors.map((p) => `${p.key}: ${p.found}`).join('; '));
   const logs: string[] = [];
