@@ -1,24 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Channel, Taken } from '../src/channels/channel.ts';
+import type { Channel } from '../src/channels/channel.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
-import { CounterGroup } from '../src/metrics/counters.ts';
 import { createSelector, parseSelector, type MultiplexingOptions } from '../src/selectors/spec.ts';
 import { contextOf } from './helpers/context.ts';
-
-function fakeChannel(name: string): Channel {
-  return {
-    name,
-    put: async (_events: FlumeEvent[]) => {},
-    take: async (): Promise<Taken> => ({ events: [], commit: async () => {}, rollback: async () => {} }),
-    size: 0,
-    capacity: 100,
-    transactionCapacity: 100,
-    counters: new CounterGroup('CHANNEL', name, 'fake'),
-    start: async () => {},
-    stop: async () => {},
-  };
-}
+import { fakeChannel } from './helpers/fake-channel.ts';
 
 const ALL = ['c1', 'c2', 'c3', 'c4'];
 const chans = new Map(ALL.map((n) => [n, fakeChannel(n)]));

@@ -1,25 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Channel, Taken } from '../src/channels/channel.ts';
+import type { Channel } from '../src/channels/channel.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
-import { CounterGroup } from '../src/metrics/counters.ts';
 import { createSelector, parseSelector } from '../src/selectors/spec.ts';
 import { contextOf } from './helpers/context.ts';
-
-/** A minimal channel: only the name matters to a selector. */
-function fakeChannel(name: string): Channel {
-  return {
-    name,
-    put: async (_events: FlumeEvent[]) => {},
-    take: async (): Promise<Taken> => ({ events: [], commit: async () => {}, rollback: async () => {} }),
-    size: 0,
-    capacity: 100,
-    transactionCapacity: 100,
-    counters: new CounterGroup('CHANNEL', name, 'fake'),
-    start: async () => {},
-    stop: async () => {},
-  };
-}
+import { fakeChannel } from './helpers/fake-channel.ts';
 
 function channels(...names: string[]): Map<string, Channel> {
   return new Map(names.map((n) => [n, fakeChannel(n)]));
