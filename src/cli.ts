@@ -48,7 +48,7 @@ export async function main(args: string[]): Promise<number> {
     .version(VERSION)
     .strict()
     .option('metrics-port', { type: 'number', describe: 'serve /metrics (Flume JSON) and /metrics/prometheus on this port' })
-    .option('metrics-host', { type: 'string', describe: 'address for the metrics endpoint', default: '127.0.0.1' })
+    .option('metrics-host', { type: 'string', describe: 'address for the metrics endpoint (default 127.0.0.1, or flume.monitoring.host from the config)' })
     .option('tui', { type: 'boolean', describe: 'show the live dashboard in this terminal', default: false })
     .command(
       'agent',
