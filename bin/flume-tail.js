@@ -1,7 +1,41 @@
 #!/usr/bin/env node
-// The npm bin: registers the TypeScript loader in this same process, then runs
-// the CLI. No child process: signals and kill -9 reach the agent itself.
-import { register } from 'tsx/esm/api';
+// The npm bin. It runs the CLI in this same process (no child: signals and
+// kill -9 reach the agent itself).
+//
+// dist/js/cli.mjs is the sources compiled into one JS file (`npm run build:js`,
+// which `npm ci` runs through `prepare`). Plain node loads it with no
+// TypeScript loader: that saves tsx's loader thread (about 30 MB of memory)
+// and the compile at every start. When a source file is newer than the bundle
+// (an edit not built yet) or there is no bundle, the sources run through tsx,
+// so what runs is never older than what is on disk.
+import { readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-register();
-await import('../src/cli.ts');
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bundle = new URL('../dist/js/cli.mjs', import.meta.url);
+
+function newestSource() {
+  let newest = 0;
+  for (const dir of ['src', 'tui']) {
+    for (const entry of readdirSync(root + dir, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile()) newest = Math.max(newest, statSync(`${entry.parentPath ?? entry.path}/${entry.name}`).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+function bundleIsFresh() {
+  try {
+    return statSync(bundle).mtimeMs >= newestSource();
+  } catch {
+    return false;
+  }
+}
+
+if (bundleIsFresh()) {
+  await import(bundle.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli.ts');
+}
