@@ -69,26 +69,28 @@ async function fill(ch: GatedChannel, n: number) {
   for (let i = 0; i < n; i += 10) await ch.inner.put(Array.from({ length: Math.min(10, n - i) }, (_, j) => eventOf(String(i + j))));
 }
 
-test('the next batch is delivered while the previous take commit is still in flight; drained counts only after the commit', async () => {
+test('later batches are delivered while earlier take commits are in flight (at most 4); drained counts only after the commit', async () => {
   const ch = new GatedChannel();
-  await fill(ch, 30);
+  await fill(ch, 60);
   const sink = new RecordingSink();
   const runner = new SinkRunner(sink, ch.asChannel(), { ...DEFAULT_RUNNER, batchSize: 10, backoffBaseMs: 10, maxBackoffMs: 50 }, quiet);
   await runner.start();
-  // batch 1 delivered, its commit held; batch 2 goes out anyway
-  await until('second batch delivered before the first commit', () => sink.delivered.length === 20);
+  // batches 1–4 delivered with their commits held; batch 5 delivered, its commit waiting for a place
+  await until('five batches delivered before any commit', () => sink.delivered.length === 50 && ch.gates.length === 4);
   assert.is(ch.commitsDone, 0);
   assert.is(sink.counters.get('EventDrainSuccessCount'), 0, 'nothing counted as drained before its commit is durable');
-  // never more than one commit outstanding: batch 3 waits for commit 1
-  assert.is(ch.gates.length, 1);
+  // batch 6 waits for commit 1: let every pending callback run, nothing more is delivered
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  assert.is(sink.delivered.length, 50, 'never more than four commits outstanding');
+  assert.is(ch.gates.length, 4);
   ch.hold = false;
   ch.gates.shift()!();
-  await until('all delivered and committed', () => sink.delivered.length === 30 && ch.commitsDone === 3 - ch.gates.length);
+  await until('the last batch delivered once a commit completed', () => sink.delivered.length === 60);
   for (const g of ch.gates.splice(0)) g();
-  await until('all committed', () => ch.commitsDone === 3);
+  await until('all committed', () => ch.commitsDone === 6);
   await runner.stop();
-  assert.equal(sink.delivered, Array.from({ length: 30 }, (_, i) => String(i)));
-  assert.is(sink.counters.get('EventDrainSuccessCount'), 30);
+  assert.equal(sink.delivered, Array.from({ length: 60 }, (_, i) => String(i)));
+  assert.is(sink.counters.get('EventDrainSuccessCount'), 60);
   assert.is(ch.inner.size, 0);
 });
 

@@ -27,6 +27,9 @@ export const DEFAULT_RUNNER: SinkRunnerOptions = {
   stopGraceMs: 3000,
 };
 
+/** Take commits one loop may have outstanding (see `loop`). */
+const COMMITS_IN_FLIGHT = 4;
+
 /**
  * Owns the take → deliver → commit loop of one sink. A delivery that throws
  * rolls the take back (the events return to the head of the channel) and the
@@ -85,13 +88,15 @@ export class SinkRunner {
    * reads overlap the request instead of adding to it: while a full batch is
    * on the wire the next one is already being taken, and a delivered batch's
    * take commit runs while the next batch is delivered (its events count as
-   * drained once that commit is durable; at most one commit is outstanding).
-   * A crash before that commit only means the batch is delivered again.
+   * drained once that commit is durable). Up to COMMITS_IN_FLIGHT commits are
+   * outstanding, so a fast sink is not held to one batch per fsync: their
+   * records share the channel's group commits. A crash before a commit only
+   * means its batch is delivered again.
    */
   private async loop(sleeper: Sleeper): Promise<void> {
     const c = this.sink.counters;
     let next: Promise<Taken> | undefined;
-    let committing: Promise<void> | undefined;
+    const committing: Promise<void>[] = [];
     try {
       while (this.running) {
         let taken: Taken;
@@ -109,10 +114,9 @@ export class SinkRunner {
         if (n === 0) {
           c.inc('BatchEmptyCount');
           await taken.commit();
-          if (committing) {
-            await committing;
-            committing = undefined;
-            continue; // that commit may have freed room for puts: look again before waiting
+          if (committing.length) {
+            await Promise.all(committing.splice(0));
+            continue; // those commits may have freed room for puts: look again before waiting
           }
           if (this.channel.waitForEvents) await Promise.race([this.channel.waitForEvents(this.opts.idleWaitMs), sleeper.sleep(this.opts.idleWaitMs)]);
           else await sleeper.sleep(Math.min(100, this.opts.idleWaitMs));
@@ -133,8 +137,8 @@ export class SinkRunner {
           const result = await delivery;
           if (!handle.settled) {
             handle.settled = true;
-            if (committing) await committing;
-            committing = this.commit(taken, n - (result?.rejected ?? 0), sleeper);
+            if (committing.length >= COMMITS_IN_FLIGHT) await committing.shift();
+            committing.push(this.commit(taken, n - (result?.rejected ?? 0), sleeper));
           }
           if (this.failures > 0) this.log.info(`delivering again after ${this.failures} failed attempts`);
           this.failures = 0;
@@ -153,7 +157,7 @@ export class SinkRunner {
         }
       }
     } finally {
-      await committing;
+      await Promise.all(committing);
       await this.giveBack(next);
     }
   }
