@@ -54,6 +54,28 @@ test('a put batch is one Put frame; events keep headers and body bytes exactly; 
   assert.is(Buffer.from(out[2].body).toString(), 'third');
 });
 
+test('decoded events with the previous event\'s headers share one frozen headers object; any difference gets its own', () => {
+  const hs: Record<string, string>[] = [
+    { file: '/a.log' }, { file: '/a.log' }, { file: '/a.log' },
+    { file: '/b.log' }, { file: '/b.log' },
+    { file: '/b.log', byteoffset: '7' }, { file: '/b.log', byteoffset: '8' },
+    { file: '/b.log' }, {}, {}, { x: '/b.log' }, { file: '/a.log', 'ü': 'é' }, { file: '/a.log', 'ü': 'é' },
+  ];
+  const events: EventLike[] = hs.map((h, i) => ({ headers: { ...h }, body: Buffer.from(`e${i}`) }));
+  const b = encodePutBatch(events, 1);
+  const out: EventLike[] = [];
+  decodeEntries(b, PUT_FIRST_ENTRY, b.length, 100, out);
+  assert.equal(out.map((e) => e.headers), hs, 'every event keeps exactly its headers');
+  assert.equal(out.map((e) => Buffer.from(e.body).toString()), hs.map((_, i) => `e${i}`));
+  const shared = (i: number): boolean => out[i].headers === out[i - 1].headers;
+  assert.equal([1, 2, 4, 9, 12].map(shared), [true, true, true, true, true]);
+  assert.equal([3, 5, 6, 7, 8, 10, 11].map(shared), [false, false, false, false, false, false, false]);
+  assert.ok(Object.isFrozen(out[0].headers), 'a shared headers object cannot be changed under another event');
+  assert.throws(() => {
+    out[1].headers.file = 'changed';
+  });
+});
+
 test('a flipped byte fails the CRC, a cut frame is short, resync finds the next frame', () => {
   const one = encodePutBatch([{ headers: {}, body: Buffer.from('aaaa') }], 1);
   const two = encodePutBatch([{ headers: {}, body: Buffer.from('bbbb') }], 2);

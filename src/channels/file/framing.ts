@@ -151,28 +151,64 @@ function writeStr(b: Buffer, str: string, at: number): number {
   return n;
 }
 
-/** Encodes a put batch as one Put frame (one buffer, one write, one CRC). */
+/** True when `h` holds exactly `prev`'s headers and values (`prevCount` of them). */
+function sameHeaders(h: Record<string, string>, prev: Record<string, string> | undefined, prevCount: number): boolean {
+  if (prev === undefined) return false;
+  if (h === prev) return true;
+  let n = 0;
+  for (const k in h) {
+    if (h[k] !== prev[k]) return false;
+    n++;
+  }
+  return n === prevCount;
+}
+
+/**
+ * Encodes a put batch as one Put frame (one buffer, one write, one CRC).
+ * Consecutive events usually carry the same headers (same file, same host):
+ * their header block is encoded once and copied.
+ */
 export function encodePutBatch(events: readonly EventLike[], putTime: number): Buffer {
   // room for the worst case (3 UTF-8 bytes per UTF-16 unit); the frame is cut to its real size
   let size = PUT_FIRST_ENTRY;
   let withHeaders = false;
+  let prev: Record<string, string> | undefined;
+  let prevCount = 0;
+  let prevSize = 0;
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     size += 10 + e.body.byteLength;
-    for (const k in e.headers) {
-      withHeaders = true;
-      size += 6 + 3 * (k.length + e.headers[k].length);
+    if (!sameHeaders(e.headers, prev, prevCount)) {
+      prev = e.headers;
+      prevCount = 0;
+      prevSize = 0;
+      for (const k in prev) {
+        prevCount++;
+        prevSize += 6 + 3 * (k.length + prev[k].length);
+      }
     }
+    if (prevCount > 0) withHeaders = true;
+    size += prevSize;
   }
   const b = Buffer.allocUnsafe(size);
   let p = PUT_FIRST_ENTRY;
+  // the previous event's headers and where their encoded block sits in `b`
+  prev = undefined;
+  prevCount = 0;
+  let blockAt = 0;
+  let blockEnd = 0;
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     const start = p;
     w32(b, p, start);
     p += 10;
     let n = 0;
-    if (withHeaders) {
+    if (withHeaders && sameHeaders(e.headers, prev, prevCount)) {
+      b.copyWithin(p, blockAt, blockEnd);
+      p += blockEnd - blockAt;
+      n = prevCount;
+    } else if (withHeaders) {
+      blockAt = p;
       for (const k in e.headers) {
         const kl = writeStr(b, k, p + 2);
         if (kl > 0xffff) throw new RangeError('a header name longer than 65535 bytes');
@@ -185,6 +221,9 @@ export function encodePutBatch(events: readonly EventLike[], putTime: number): B
         n++;
       }
       if (n > 0xffff) throw new RangeError('more than 65535 headers on one event');
+      blockEnd = p;
+      prev = e.headers;
+      prevCount = n;
     }
     b[start + 8] = n & 0xff;
     b[start + 9] = n >>> 8;
@@ -242,8 +281,10 @@ function sameBytes(b: Uint8Array, a: number, c: number, n: number): boolean {
  * Decodes entries of a verified Put frame from `b[from, end)` into `out` until
  * it holds `max`. Bodies are views into one copy of the decoded span (the read
  * buffer is reused), or into `b` itself when it is `owned`. Header strings equal to the previous event's (the usual
- * case: same host, same file) are reused, not decoded again. Returns the
- * offset after the last entry decoded.
+ * case: same host, same file) are reused, not decoded again, and an event whose
+ * headers are all the previous event's shares its headers object, frozen (what
+ * a take hands out goes to sinks, which only read it). Returns the offset after
+ * the last entry decoded.
  */
 export function decodeEntries(b: Buffer, from: number, end: number, max: number, out: EventLike[], owned = false): number {
   // find how far we go first, so the span is copied once
@@ -261,13 +302,18 @@ export function decodeEntries(b: Buffer, from: number, end: number, max: number,
   const prevAt: number[] = [];
   const prevLen: number[] = [];
   const prevStr: string[] = [];
+  let prevHeaders: Record<string, string> | undefined;
+  let prevCount = -1;
   p = from;
   while (p < stop) {
     const len = u32(b, p + 4);
     const entryEnd = p + 8 + len;
     const hn = b[p + 8] | (b[p + 9] << 8);
     let q = p + 10;
-    const headers: Record<string, string> = {};
+    // stays true while every header so far is the previous event's, in the same slot
+    let same = hn === prevCount && prevHeaders !== undefined;
+    // built only once the headers differ from the previous event's
+    let headers: Record<string, string> | undefined = same ? undefined : {};
     for (let i = 0; i < hn; i++) {
       const kl = b[q] | (b[q + 1] << 8);
       const ks = q + 2;
@@ -275,20 +321,35 @@ export function decodeEntries(b: Buffer, from: number, end: number, max: number,
       const vs = ks + kl + 4;
       const kslot = 2 * i;
       const vslot = kslot + 1;
-      const k = prevLen[kslot] === kl && sameBytes(b, prevAt[kslot], ks, kl) ? prevStr[kslot] : readStr(b, ks, ks + kl);
-      const v = prevLen[vslot] === vl && sameBytes(b, prevAt[vslot], vs, vl) ? prevStr[vslot] : readStr(b, vs, vs + vl);
+      const kSame = prevLen[kslot] === kl && sameBytes(b, prevAt[kslot], ks, kl);
+      const vSame = prevLen[vslot] === vl && sameBytes(b, prevAt[vslot], vs, vl);
+      const k = kSame ? prevStr[kslot] : readStr(b, ks, ks + kl);
+      const v = vSame ? prevStr[vslot] : readStr(b, vs, vs + vl);
+      if (same && !(kSame && vSame)) {
+        same = false;
+        headers = {};
+        for (let j = 0; j < i; j++) headers[prevStr[2 * j]] = prevStr[2 * j + 1];
+      }
       prevAt[kslot] = ks;
       prevLen[kslot] = kl;
       prevStr[kslot] = k;
       prevAt[vslot] = vs;
       prevLen[vslot] = vl;
       prevStr[vslot] = v;
-      headers[k] = v;
+      if (headers) headers[k] = v;
       q = vs + vl;
     }
     if (q > entryEnd) throw new RangeError('event headers overrun their entry');
+    let h: Record<string, string>;
+    if (headers) h = headers;
+    else {
+      h = prevHeaders!;
+      if (!Object.isFrozen(h)) Object.freeze(h);
+    }
+    prevHeaders = h;
+    prevCount = hn;
     // a plain Uint8Array view: cheaper to make than a Buffer slice, and bodies are Uint8Array anyway
-    out.push({ headers, body: new Uint8Array(copy.buffer, copy.byteOffset + q - from, entryEnd - q) });
+    out.push({ headers: h, body: new Uint8Array(copy.buffer, copy.byteOffset + q - from, entryEnd - q) });
     p = entryEnd;
   }
   return stop;
