@@ -59,6 +59,12 @@ interface Floors { readSplit: { linesPerSec: number; mbPerSec: number }; appendF
 
 const MB = 1024 * 1024;
 
+/** Seconds per GB of channel log from the agent's replay line (`replayed 138.3 MB in 53 ms`). */
+function replayPerGb(rp: Replay): number {
+  const m = /replayed ([\d.]+) MB in (\d+) ms/.exec(rp.replayLine);
+  return m ? (Number(m[2]) / 1000) * (1024 / Number(m[1])) : Number.NaN;
+}
+
 // ------------------------------------------------------------------ floors
 
 function floorReadSplit(file: string): { linesPerSec: number; mbPerSec: number } {
@@ -379,6 +385,8 @@ async function main(): Promise<void> {
           ['CPU s (1M lines)', fmt(tp.cpuSeconds, 2), `${fmt(tp.cpuMicrosPerLine, 2)} µs/line`, ''],
           ['p50 / p99 ms @20k/s', `${fmt(l20.p50, 2)} / ${fmt(l20.p99, 2)}`, '', verdict(l20.p99, TARGET.p99At20k, true)],
           ['p50 / p99 ms @100k/s', `${fmt(l100.p50, 2)} / ${fmt(l100.p99, 2)}`, '', verdict(l100.p99, TARGET.p99At100k, true)],
+          // recovery alone: the agent's own "replayed N MB in M ms" line, per GB of channel log
+          ['replay (recovery) of the channel log, s/GB', fmt(replayPerGb(rp), 2), rp.replayLine.replace(/:.*$/, ''), verdict(replayPerGb(rp), TARGET.replay1GBSec, true)],
           [`replay ${fmt(rp.fileMB)} MB → all delivered s`, fmt(rp.toAllDeliveredSeconds, 2), `replay log line ${fmt(rp.toReplayLineSeconds, 2)} s; ×${fmt(gbScale, 1)} for 1 GB ≈ ${fmt(rp.toAllDeliveredSeconds * gbScale, 1)} s`, verdict(rp.toAllDeliveredSeconds * gbScale, TARGET.replay1GBSec, true) + (gbScale > 1.01 ? ' (extrapolated)' : '')],
         ];
         console.log(`\n  ${rt.padEnd(8)} ${'figure'.padEnd(38)} ${'value'.padStart(16)}  ${'ratio to floor'.padEnd(70)} target`);
