@@ -9,6 +9,8 @@ import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fingerprintMatches, fingerprintOf
 import { PositionStore, type PositionEntry } from './positions.ts';
 import { FileReader, fstatP, openRead, closeFd, type LineSink, type LongLines } from './reader.ts';
 
+const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 export interface TaildirOptions {
   /** Flume's file groups (directory literal, file-name regex) */
   groups: FileGroup[];
@@ -77,8 +79,8 @@ interface Tracked {
   changeSeq: number;
   /** finished: its last bytes were handed out and its descriptor closed; dropped once its batches committed */
   released: boolean;
-  headers: Record<string, string>;
-  hasHeaders: boolean;
+  /** the headers of the file's plain lines: frozen, shared by them */
+  headers: Readonly<Record<string, string>>;
   /** a watch on the open file itself: wakes the loop at each append (see watchOpen) */
   watcher?: FSWatcher;
 }
@@ -353,8 +355,7 @@ export class TaildirSource implements Source {
       hint: true,
       changeSeq: 0,
       released: false,
-      headers: {},
-      hasHeaders: false,
+      headers: EMPTY_HEADERS,
     };
     this.setPath(f, path);
     this.files.set(f.key, f);
@@ -409,8 +410,8 @@ export class TaildirSource implements Source {
     const h: Record<string, string> = {};
     if (f.group !== null) Object.assign(h, this.opts.groupHeaders[f.group]);
     if (this.opts.fileHeader) h[this.opts.fileHeaderKey] = path;
-    f.headers = h;
-    f.hasHeaders = Object.keys(h).length > 0;
+    // shared by every plain line of the file (see sinkFor): frozen, replaced (never changed) on a rename
+    f.headers = Object.freeze(h);
   }
 
   /** Stat every file: truncation, deletion, growth, fingerprint. */
@@ -553,8 +554,15 @@ export class TaildirSource implements Source {
 
   private sinkFor(f: Tracked, events: FlumeEvent[]): LineSink {
     const offsets = this.opts.byteOffsetHeader;
+    const shared = f.headers;
     return (body, offset, mark) => {
-      const headers: Record<string, string> = f.hasHeaders ? { ...f.headers } : {};
+      // events' headers are never changed in place (interceptors copy on write, sinks only read),
+      // so a plain line carries the file's frozen headers object: no object per line
+      if (!offsets && !mark) {
+        events.push({ headers: shared, body });
+        return;
+      }
+      const headers: Record<string, string> = { ...shared };
       if (offsets) headers.byteoffset = String(offset);
       if (mark) headers[mark.key] = mark.value;
       events.push({ headers, body });
