@@ -1,7 +1,9 @@
 /**
- * Reads events back from the log for takes: positional reads of 1 MiB or more
- * into one reused buffer, so sequential takes cost one read per megabyte and
- * the backlog itself never lives in memory. A Put frame's CRC is checked once
+ * Reads events back from the log for takes: positional reads of 1 MiB or more,
+ * so sequential takes cost one read per megabyte and the backlog itself never
+ * lives in memory. Each read goes into a buffer of its own that is never
+ * written again, so the events decoded from it are views into it, not copies
+ * (the buffer lives as long as the events taken from it: a few batches). A Put frame's CRC is checked once
  * and remembered while takes walk through its entries.
  */
 import { close, open, read } from 'node:fs';
@@ -35,7 +37,7 @@ const readP = (fd: number, b: Buffer, len: number, at: number): Promise<number> 
 
 export class LogReader {
   private readonly fds = new Map<number, Promise<number>>();
-  /** The window `buf` shows: our own read buffer, or a recent record of the writer. */
+  /** The window `buf` shows: our last read, or a recent record of the writer. */
   private buf: Buffer;
   private own = Buffer.allocUnsafe(READ_CHUNK);
   private bufSeg = -1;
@@ -108,7 +110,8 @@ export class LogReader {
         continue;
       }
       const before = out.length;
-      const stop = decodeEntries(this.buf, entry - this.bufStart, limit - this.bufStart, max, out, this.buf !== this.own);
+      // `buf` is never written again (a fresh read buffer, or the writer's record): bodies may point into it
+      const stop = decodeEntries(this.buf, entry - this.bufStart, limit - this.bufStart, max, out, true);
       const t = putTimeOf(this.buf, frame - this.bufStart);
       for (let i = before; i < out.length; i++) times.push(t);
       p = pos(id, stop + this.bufStart);
@@ -188,9 +191,11 @@ export class LogReader {
       this.bufLen = r.buf.length;
       return;
     }
-    if (need > this.own.length) this.own = Buffer.allocUnsafe(need);
+    // a fresh buffer per read (the last one may still back events in flight), sized to what is there
+    const avail = Math.max(0, this.limitOf(s) - off);
+    this.own = Buffer.allocUnsafe(Math.max(need, Math.min(READ_CHUNK, avail)));
     this.buf = this.own;
-    const want = Math.max(0, Math.min(this.buf.length, this.limitOf(s) - off));
+    const want = Math.min(this.buf.length, avail);
     let fdp = this.fds.get(s.id);
     if (!fdp) {
       fdp = openP(s.path);
