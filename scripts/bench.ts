@@ -318,11 +318,11 @@ async function replay(rt: Runtime, remote: RemoteReceiver, work: string): Promis
   return { fileMB: bytes / MB, lines, fillSeconds, replayLogMs, toReplayLineSeconds: toReplayLine, toFirstDeliverySeconds: toFirst, toAllDeliveredSeconds: toAll, missing, peakRssMB: proc.peakRss / MB, replayLine };
 }
 
-async function profileRun(remote: RemoteReceiver, file: string, work: string): Promise<{ file: string; totalMs: number; top: SelfTime[] } | undefined> {
-  const profDir = join(OUT, 'prof');
+async function profileRun(rt: 'node' | 'bun', remote: RemoteReceiver, file: string, work: string): Promise<{ file: string; totalMs: number; top: SelfTime[] } | undefined> {
+  const profDir = join(OUT, 'prof', rt);
   rmSync(profDir, { recursive: true, force: true });
   mkdirSync(profDir, { recursive: true });
-  await throughput('node', remote, file, work, profDir);
+  await throughput(rt, remote, file, work, profDir);
   const f = readdirSync(profDir).find((n) => n.endsWith('.cpuprofile'));
   if (!f) return undefined;
   return { file: join(profDir, f), ...topSelfTime(join(profDir, f), 20) };
@@ -393,10 +393,10 @@ async function main(): Promise<void> {
         for (const [a, b, c, d] of rows) console.log(`           ${a.padEnd(38)} ${b.padStart(16)}  ${c.padEnd(70)} ${d}`);
         r.table = rows;
         if (tp.missing || l20.missing || l100.missing || rp.missing) throw new Error(`${rt}: lines missing`);
-        if (rt === 'node' && PROFILE && CASES.has('throughput') && (tp.linesPerSec < TARGET.linesPerSec || tp.peakRssMB > TARGET.peakRssMB)) {
-          const prof = await profileRun(remote, file, work);
+        if ((rt === 'node' || rt === 'bun') && PROFILE && CASES.has('throughput') && (tp.linesPerSec < TARGET.linesPerSec || tp.peakRssMB > TARGET.peakRssMB)) {
+          const prof = await profileRun(rt, remote, file, work);
           if (prof) {
-            console.log(`\n  node --cpu-prof of the throughput case (${prof.file}), top self time of ${fmt(prof.totalMs)} ms:`);
+            console.log(`\n  ${rt} --cpu-prof of the throughput case (${prof.file}), top self time of ${fmt(prof.totalMs)} ms:`);
             for (const t of prof.top) console.log(`    ${fmt(t.ms).padStart(7)} ms ${fmt(t.pct, 1).padStart(5)}%  ${t.fn}  ${t.where}`);
             r.profile = prof;
           }

@@ -8,14 +8,14 @@ export { Cli, ROOT, type Runtime };
 
 export interface AgentOptions {
   runtime: Runtime;
-  /** Node only: write a CPU profile (--cpu-prof) into this dir when the agent exits. */
+  /** Node and Bun: write a CPU profile (--cpu-prof, Chrome's format) into this dir when the agent exits. */
   cpuProfDir?: string;
 }
 
 export function startAgent(args: string[], opts: AgentOptions): Cli {
   const [cmd, ...pre] = cliCommand(opts.runtime);
-  const nodeFlags = opts.runtime === 'node' && opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
-  const child = spawn(cmd, [...nodeFlags, ...pre, ...args], {
+  const profFlags = (opts.runtime === 'node' || opts.runtime === 'bun') && opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
+  const child = spawn(cmd, [...profFlags, ...pre, ...args], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
