@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { encodeBatch, type BodyFormat, type EncodedChunk, type Scratch } from '../src/sinks/http/encode.ts';
+import { encodeBatch, encodeRuns, type BodyFormat, type EncodedChunk, type Scratch } from '../src/sinks/http/encode.ts';
+import { decodeRuns, encodePutBatch, PUT_FIRST_ENTRY, spanEntries, type EntryRun, type EventLike } from '../src/channels/file/framing.ts';
 import type { FlumeEvent } from '../src/core/event.ts';
 
 /*
@@ -202,6 +203,47 @@ test('random batches, formats and caps: the same bytes and splits as the referen
         const scratch: Scratch | undefined = reuse ? {} : undefined;
         assertSame(events, format, cap, scratch);
         if (scratch) assertSame(events.slice().reverse(), format, cap, scratch);
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
+// headers as a put stores them; no two equal by value in another key order (encodeBatch writes such a
+// run in the first one's order, encodeRuns in each one's own: the same JSON, other bytes)
+const storedHeaders = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom<Record<string, string>>({ file: '/var/log/app.log' }, { file: 'f', host: 'h' }, {}).map((h) => ({ ...h })) },
+  { weight: 1, arbitrary: fc.dictionary(fc.constantFrom('k', 'é', 'x"y'), headerString, { maxKeys: 2 }) },
+);
+
+test('from the file channel\'s records: the same bytes and splits as encoding the decoded events', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ body, headers: storedHeaders }), { minLength: 1, maxLength: 40 }),
+      fc.array(fc.nat(40), { maxLength: 3 }),
+      fc.constantFrom<'ndjson' | 'json'>('ndjson', 'json'),
+      fc.oneof(fc.integer({ min: 1, max: 2000 }), fc.constant(Infinity)),
+      fc.boolean(),
+      (events: EventLike[], cuts, format, cap, reuse) => {
+        // the batch as put records, taken as runs that start and end at arbitrary entries
+        const frame = encodePutBatch(events, 1);
+        const runs: EntryRun[] = [];
+        let p = PUT_FIRST_ENTRY;
+        for (const n of [...cuts.map((c) => c % 5), Infinity]) {
+          if (p >= frame.length) break;
+          const { stop, count } = spanEntries(frame, p, frame.length, Math.max(1, n));
+          runs.push({ buf: frame, from: p, to: stop, count });
+          p = stop;
+        }
+        const decoded: EventLike[] = [];
+        decodeRuns(runs, decoded);
+        const scratch: Scratch | undefined = reuse ? {} : undefined;
+        const want = encodeBatch(decoded as FlumeEvent[], format, cap);
+        for (let round = 0; round < (scratch ? 2 : 1); round++) {
+          const got = encodeRuns(runs, format, cap, scratch);
+          assert.equal(got.map((c) => [c.first, c.count]), want.map((c) => [c.first, c.count]), 'the same split');
+          for (let i = 0; i < want.length; i++) assert.ok(Buffer.from(got[i].body).equals(Buffer.from(want[i].body)), `request ${i}: the same bytes`);
+        }
       },
     ),
     { numRuns: 400 },

@@ -9,6 +9,8 @@ import { DEFAULT_RUNNER, SinkRunner } from '../src/core/sink-runner.ts';
 import { CounterGroup, SINK_COUNTERS } from '../src/metrics/counters.ts';
 import type { Sink } from '../src/sinks/sink.ts';
 import { until } from './helpers/poll.ts';
+import { fakeChannel } from './helpers/fake-channel.ts';
+import type { EntryRun } from '../src/channels/file/framing.ts';
 
 const quiet = new Logger({ write: () => {} });
 
@@ -35,6 +37,7 @@ class GatedChannel {
         const t = await inner.take(max);
         if (t.events.length) this.takes++;
         return {
+          count: t.count,
           events: t.events,
           rollback: () => t.rollback(),
           commit: async () => {
@@ -92,6 +95,47 @@ test('later batches are delivered while earlier take commits are in flight (at m
   assert.equal(sink.delivered, Array.from({ length: 60 }, (_, i) => String(i)));
   assert.is(sink.counters.get('EventDrainSuccessCount'), 60);
   assert.is(ch.inner.size, 0);
+});
+
+test('a take with the channel\'s records goes to deliverRaw, never decoded; a sink without it gets the events', async () => {
+  const runs: EntryRun[] = [{ buf: Buffer.alloc(0), from: 0, to: 0, count: 3 }];
+  let decodes = 0;
+  let left = 1;
+  const channel = {
+    ...fakeChannel('c1'),
+    take: async (): Promise<Taken> => {
+      const n = left-- > 0 ? 3 : 0;
+      return {
+        count: n,
+        raw: n ? runs : undefined,
+        get events() {
+          decodes++;
+          return Array.from({ length: n }, (_, i) => eventOf(String(i)));
+        },
+        commit: async () => {},
+        rollback: async () => {},
+      };
+    },
+  };
+  const got: unknown[] = [];
+  const sink: Sink = {
+    name: 'k1',
+    counters: new CounterGroup('SINK', 'k1', 'test', SINK_COUNTERS),
+    async start() {},
+    async stop() {},
+    async deliver() {
+      throw new Error('deliver must not be called when deliverRaw can take the records');
+    },
+    async deliverRaw(raw) {
+      got.push(raw);
+    },
+  };
+  const runner = new SinkRunner(sink, channel, { ...DEFAULT_RUNNER, batchSize: 3 }, quiet);
+  await runner.start();
+  await until('delivered', () => sink.counters.get('EventDrainSuccessCount') === 3);
+  await runner.stop();
+  assert.equal(got, [runs]);
+  assert.is(decodes, 0, 'the events were never decoded');
 });
 
 test('stop waits for the outstanding take commit', async () => {

@@ -1,6 +1,7 @@
 import type { FlumeEvent } from '../core/event.ts';
 import type { Lifecycle } from '../core/lifecycle.ts';
 import type { CounterGroup } from '../metrics/counters.ts';
+import type { EntryRun } from './file/framing.ts';
 
 /**
  * A channel holds events between sources and sinks.
@@ -26,7 +27,15 @@ export interface Channel extends Lifecycle {
 }
 
 export interface Taken {
+  /** How many events the take holds (without decoding them). */
+  readonly count: number;
+  /** The events; a channel that stores bytes may decode them only when this is first read. */
   readonly events: FlumeEvent[];
+  /**
+   * The file channel's entries as they lie in its records, for a sink that
+   * encodes straight from bytes (`Sink.deliverRaw`) and never needs `events`.
+   */
+  readonly raw?: readonly EntryRun[];
   commit(): Promise<void>;
   rollback(): Promise<void>;
 }

@@ -126,6 +126,7 @@ export class MemoryChannel implements Channel {
       this.inFlight -= items.length;
     };
     return {
+      count: items.length,
       events: items.map((q) => q.event),
       commit: async () => {
         finish();

@@ -75,7 +75,7 @@ export class SinkRunner {
         if (!t.settled) {
           t.settled = true;
           await t.taken.rollback();
-          this.log.warn(`stopped with a delivery of ${t.taken.events.length} events in flight; rolled back (they will be delivered again)`);
+          this.log.warn(`stopped with a delivery of ${t.taken.count} events in flight; rolled back (they will be delivered again)`);
         }
       }
     }
@@ -110,7 +110,7 @@ export class SinkRunner {
         } finally {
           next = undefined;
         }
-        const n = taken.events.length;
+        const n = taken.count;
         if (n === 0) {
           c.inc('BatchEmptyCount');
           await taken.commit();
@@ -128,7 +128,10 @@ export class SinkRunner {
         const handle = { taken, settled: false };
         this.open.add(handle);
         try {
-          const delivery = this.sink.deliver(taken.events);
+          // a sink that encodes from the channel's records skips decoding the events
+          const delivery = taken.raw && this.sink.deliverRaw
+            ? this.sink.deliverRaw(taken.raw, () => taken.events)
+            : this.sink.deliver(taken.events);
           // a full batch: more is probably waiting, so read it while this one is on the wire
           if (n === this.opts.batchSize && this.running) {
             next = this.channel.take(this.opts.batchSize);
@@ -169,14 +172,14 @@ export class SinkRunner {
       // Events a sink's policy dropped or dead-lettered are committed but not counted as drained.
       this.sink.counters.inc('EventDrainSuccessCount', drained);
     } catch (err) {
-      await this.failed(taken.events.length, err, sleeper, true);
+      await this.failed(taken.count, err, sleeper, true);
     }
   }
 
   /** Rolls back a take fetched ahead that will not be delivered now. */
   private async giveBack(next: Promise<Taken> | undefined): Promise<void> {
     const t = next && (await next.catch(() => undefined));
-    if (t && t.events.length) await t.rollback();
+    if (t && t.count) await t.rollback();
     else if (t) await t.commit();
   }
 

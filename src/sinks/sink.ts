@@ -3,6 +3,7 @@ import type { FlumeEvent } from '../core/event.ts';
 import type { Lifecycle } from '../core/lifecycle.ts';
 import type { Logger } from '../core/log.ts';
 import type { CounterGroup } from '../metrics/counters.ts';
+import type { EntryRun } from '../channels/file/framing.ts';
 
 /**
  * A sink delivers one batch at a time. `deliver` resolves once the batch is
@@ -15,6 +16,12 @@ export interface Sink extends Lifecycle {
   readonly counters: CounterGroup;
   /** Resolves when the batch may be committed; `rejected` counts events the sink's policy dropped or dead-lettered instead of delivering. */
   deliver(events: FlumeEvent[]): Promise<void | DeliveryResult>;
+  /**
+   * Optional: delivers a take of the file channel from its records as they lie
+   * (`Taken.raw`), with the same outcome as `deliver(events())`; `events`
+   * decodes them, for the cases a sink still needs event objects.
+   */
+  deliverRaw?(raw: readonly EntryRun[], events: () => FlumeEvent[]): Promise<void | DeliveryResult>;
 }
 
 export interface DeliveryResult {

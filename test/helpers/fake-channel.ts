@@ -7,7 +7,7 @@ export function fakeChannel(name: string): Channel {
   return {
     name,
     put: async (_events: FlumeEvent[]) => {},
-    take: async (): Promise<Taken> => ({ events: [], commit: async () => {}, rollback: async () => {} }),
+    take: async (): Promise<Taken> => ({ count: 0, events: [], commit: async () => {}, rollback: async () => {} }),
     size: 0,
     capacity: 100,
     transactionCapacity: 100,

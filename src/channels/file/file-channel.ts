@@ -17,7 +17,7 @@ import { ChannelClosedError, ChannelFullError, FlumeError, TransactionTooLargeEr
 import type { Logger } from '../../core/log.ts';
 import { CHANNEL_COUNTERS, CounterGroup } from '../../metrics/counters.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointData, type Sample } from './checkpoint.ts';
-import { encodePutBatch, encodeTake, fmtPos, offOf, pos, PUT_FIRST_ENTRY, segOf, type Range } from './framing.ts';
+import { decodeRuns, encodePutBatch, encodeTake, fmtPos, offOf, pos, PUT_FIRST_ENTRY, segOf, type EntryRun, type Range } from './framing.ts';
 import { GroupCommitLog, type ActiveSegment } from './group-commit.ts';
 import { acquireLock } from './lock.ts';
 import { LogReader, type ReadableSegment } from './reader.ts';
@@ -513,10 +513,11 @@ export class FileChannel implements Channel {
     const id = ++this.takeSeq;
     const t: OpenTake = { ranges: [], count: 0, firstPutTime: 0 };
     this.inflight.set(id, t);
-    const events: FlumeEvent[] = [];
+    const runs: EntryRun[] = [];
     const times: number[] = [];
+    let count = 0;
     try {
-      while (events.length < max && this.state === 'open') {
+      while (count < max && this.state === 'open') {
         let r: Range;
         let fromTail = false;
         if (this.pending.length) r = this.pending[0];
@@ -524,9 +525,10 @@ export class FileChannel implements Channel {
           r = { start: this.tailPos, end: this.durableEnd };
           fromTail = true;
         } else break;
-        const before = events.length;
-        const p = await this.reader!.read(r.start, r.end, max, events, times);
-        if (p <= r.start && events.length === before) break; // no progress: never spin
+        const got = await this.reader!.read(r.start, r.end, max - count, runs, times);
+        const p = got.next;
+        count += got.count;
+        if (p <= r.start && got.count === 0) break; // no progress: never spin
         if (p > r.start) insertRange(t.ranges, { start: r.start, end: p });
         if (fromTail) this.tailPos = p;
         else if (p >= r.end) this.pending.shift();
@@ -534,21 +536,22 @@ export class FileChannel implements Channel {
       }
     } catch (err) {
       // hand the claimed spans back; the events stay in the channel
+      this.reader!.releaseRuns(runs);
       this.inflight.delete(id);
       for (const r of t.ranges) this.giveBack(r);
       this.counters.inc('EventTakeErrorCount');
       throw this.ioError('take', err);
     }
-    t.count = events.length;
+    t.count = count;
     t.firstPutTime = times[0] ?? 0;
-    if (events.length === 0) this.inflight.delete(id);
+    if (count === 0) this.inflight.delete(id);
     // spans with no events left (corrupt or already gone) are simply consumed
-    if (events.length === 0 && t.ranges.length) {
+    if (count === 0 && t.ranges.length) {
       this.changedSinceCheckpoint = true;
       this.deleteConsumedSegments();
     }
     if (this.isEmptyByPosition()) this.queued = 0;
-    return this.taken(id, t, events);
+    return this.taken(id, t, runs);
   }
 
   private giveBack(r: Range): void {
@@ -560,12 +563,42 @@ export class FileChannel implements Channel {
     }
   }
 
-  private taken(id: number, t: OpenTake, events: FlumeEvent[]): Taken {
-    let done: 'open' | 'busy' | 'done' = events.length === 0 ? 'done' : 'open';
+  private taken(id: number, t: OpenTake, runs: EntryRun[]): Taken {
+    const n = t.count;
+    const reader = this.reader!;
+    const name = this.name;
+    let done: 'open' | 'busy' | 'done' = n === 0 ? 'done' : 'open';
+    let events: FlumeEvent[] | undefined;
+    // The runs' buffers go back to the reader once the take is finished (read-buffers.ts). Only a
+    // take consumed as `raw` lets them be read into again: one that nobody read yet keeps them
+    // for its `events`, decoded later.
+    let rawRead = false;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      if (!events && !rawRead) reader.pinRuns(runs);
+      reader.releaseRuns(runs);
+    };
+    if (n === 0) release();
     return {
-      events,
+      count: n,
+      get raw(): readonly EntryRun[] {
+        rawRead = true;
+        return runs;
+      },
+      // decoded on first use: a sink that encodes from `raw` never pays for event objects
+      get events(): FlumeEvent[] {
+        if (!events) {
+          if (released && rawRead) throw new FlumeError('TAKE_FINISHED', `channel ${name}: the events of a take delivered from its records are gone once it is finished`);
+          reader.pinRuns(runs);
+          events = [];
+          decodeRuns(runs, events);
+        }
+        return events;
+      },
       commit: async () => {
-        if (done === 'done' && events.length === 0) return;
+        if (done === 'done' && n === 0) return;
         if (done !== 'open') throw new FlumeError('TAKE_FINISHED', `channel ${this.name}: this take was already committed or rolled back`);
         if (this.state !== 'open' && this.state !== 'closing') throw new ChannelClosedError(this.name, `it is ${this.state}; the take comes back after a restart`);
         done = 'busy';
@@ -587,11 +620,13 @@ export class FileChannel implements Channel {
           throw this.ioError('take commit', err);
         }
         done = 'done';
+        release();
       },
       rollback: async () => {
         if (done === 'done') return;
         if (done === 'busy') throw new FlumeError('TAKE_FINISHED', `channel ${this.name}: this take is being committed`);
         done = 'done';
+        release();
         await this.locked(() => {
           this.inflight.delete(id);
           for (const r of t.ranges) this.giveBack(r);

@@ -355,6 +355,80 @@ export function decodeEntries(b: Buffer, from: number, end: number, max: number,
   return stop;
 }
 
+// ---- entries handed out as bytes ----
+
+/**
+ * Whole entries of one Put record that a take claimed: `buf[from, to)` holds
+ * `count` of them. `buf` is never written again (a fresh read buffer, or a
+ * record the writer keeps), so a run may be held as long as the take is open.
+ * A sink that can work on bytes encodes from these directly; everyone else
+ * gets them decoded into events.
+ */
+export interface EntryRun {
+  buf: Buffer;
+  from: number;
+  to: number;
+  count: number;
+}
+
+/** How far `b[from, end)` goes with at most `max` entries: the end of the last one, and how many. */
+export function spanEntries(b: Uint8Array, from: number, end: number, max: number): { stop: number; count: number } {
+  let p = from;
+  let count = 0;
+  while (p < end && count < max) {
+    p += 8 + u32(b, p + 4);
+    count++;
+  }
+  if (p > end) throw new RangeError('entry overruns its frame');
+  return { stop: p, count };
+}
+
+/** Where the parts of one entry lie (filled in by `layoutEntry`; one object reused across entries). */
+export interface EntryLayout {
+  /** first byte of the header block */
+  headersAt: number;
+  /** end of the header block = first byte of the body */
+  bodyAt: number;
+  headerCount: number;
+  /** end of the body = start of the next entry */
+  end: number;
+}
+
+export function layoutEntry(b: Uint8Array, p: number, out: EntryLayout): void {
+  const end = p + 8 + u32(b, p + 4);
+  const hn = b[p + 8] | (b[p + 9] << 8);
+  let q = p + 10;
+  for (let i = 0; i < hn; i++) {
+    const kl = b[q] | (b[q + 1] << 8);
+    q += 2 + kl + 4 + u32(b, q + 2 + kl);
+  }
+  if (q > end) throw new RangeError('event headers overrun their entry');
+  out.headersAt = p + 10;
+  out.bodyAt = q;
+  out.headerCount = hn;
+  out.end = end;
+}
+
+/** The headers of a header block of `n` headers at `at`, as an object. */
+export function decodeHeaderBlock(b: Buffer, at: number, n: number): Record<string, string> {
+  const headers: Record<string, string> = {};
+  let q = at;
+  for (let i = 0; i < n; i++) {
+    const kl = b[q] | (b[q + 1] << 8);
+    const ks = q + 2;
+    const vl = u32(b, ks + kl);
+    const vs = ks + kl + 4;
+    headers[readStr(b, ks, ks + kl)] = readStr(b, vs, vs + vl);
+    q = vs + vl;
+  }
+  return headers;
+}
+
+/** Decodes runs into events (bodies are views into the runs' buffers). */
+export function decodeRuns(runs: readonly EntryRun[], out: EventLike[]): void {
+  for (const r of runs) decodeEntries(r.buf, r.from, r.to, Infinity, out, true);
+}
+
 // ---- takes ----
 
 /** A half-open span of log positions [start, end); the entries that start inside it are the events it stands for. */

@@ -1,14 +1,14 @@
 /**
  * Reads events back from the log for takes: positional reads of 1 MiB or more,
  * so sequential takes cost one read per megabyte and the backlog itself never
- * lives in memory. Each read goes into a buffer of its own that is never
- * written again, so the events decoded from it are views into it, not copies
- * (the buffer lives as long as the events taken from it: a few batches). A Put frame's CRC is checked once
+ * lives in memory. Each read goes into a buffer of its own, not written again
+ * while a take holds entries in it (read-buffers.ts), so a take hands out its
+ * entries where they lie, and events decoded from them are views, not copies. A Put frame's CRC is checked once
  * and remembered while takes walk through its entries.
  */
 import { close, open, read } from 'node:fs';
-import type { FlumeEvent } from '../../core/event.ts';
-import { checkFrame, decodeEntries, entryBack, FRAME_HEADER_SIZE, FRAME_MAGIC, FrameType, offOf, pos, PUT_FIRST_ENTRY, putTimeOf, segOf } from './framing.ts';
+import { ReadBuffers } from './read-buffers.ts';
+import { checkFrame, entryBack, FRAME_HEADER_SIZE, FRAME_MAGIC, FrameType, offOf, pos, PUT_FIRST_ENTRY, putTimeOf, segOf, spanEntries, type EntryRun } from './framing.ts';
 
 export interface ReadableSegment {
   id: number;
@@ -39,7 +39,9 @@ export class LogReader {
   private readonly fds = new Map<number, Promise<number>>();
   /** The window `buf` shows: our last read, or a recent record of the writer. */
   private buf: Buffer;
-  private own = Buffer.allocUnsafe(READ_CHUNK);
+  readonly buffers = new ReadBuffers(READ_CHUNK);
+  /** our last read buffer (held while it is ours) */
+  private own: Buffer;
   private bufSeg = -1;
   private bufStart = 0;
   private bufLen = 0;
@@ -53,17 +55,21 @@ export class LogReader {
     private readonly segs: SegmentIndex,
     private readonly onCorrupt: (path: string, off: number, length: number, reason: string) => void,
   ) {
+    this.own = this.buffers.get(READ_CHUNK, READ_CHUNK);
+    this.buffers.hold(this.own);
     this.buf = this.own;
   }
 
   /**
-   * Appends to `out` the events whose entries start in [start, end), until `out`
-   * holds `max`; returns the position where the rest of the span begins (`end`
-   * when the span is done). `times` receives each event's put time.
+   * Claims up to `max` entries that start in [start, end), appended to `runs`
+   * as they lie in verified Put records (`times`: each run's put time).
+   * Returns where the rest of the span begins (`end` when the span is done)
+   * and how many entries were claimed.
    */
-  async read(start: number, end: number, max: number, out: FlumeEvent[], times: number[]): Promise<number> {
+  async read(start: number, end: number, max: number, runs: EntryRun[], times: number[]): Promise<{ next: number; count: number }> {
     let p = start;
-    while (p < end && out.length < max) {
+    let count = 0;
+    while (p < end && count < max) {
       const id = segOf(p);
       const off = offOf(p);
       const s = this.segs.get(id);
@@ -71,7 +77,7 @@ export class LogReader {
       const segEnd = s ? (last ? Math.min(offOf(end), s.size) : s.size) : 0;
       if (!s || off >= segEnd) {
         const n = this.segs.after(id);
-        if (!n || last) return end;
+        if (!n || last) return { next: end, count };
         p = pos(n.id, n.dataStart);
         continue;
       }
@@ -105,18 +111,20 @@ export class LogReader {
       await this.ensure(s, frame, this.vEnd - frame);
       const limit = Math.min(this.vEnd, last ? offOf(end) : this.vEnd);
       if (entry >= limit) {
-        if (limit < this.vEnd) return end; // the span ends inside this frame, before this entry
+        if (limit < this.vEnd) return { next: end, count }; // the span ends inside this frame, before this entry
         p = pos(id, this.vEnd);
         continue;
       }
-      const before = out.length;
-      // `buf` is never written again (a fresh read buffer, or the writer's record): bodies may point into it
-      const stop = decodeEntries(this.buf, entry - this.bufStart, limit - this.bufStart, max, out, true);
-      const t = putTimeOf(this.buf, frame - this.bufStart);
-      for (let i = before; i < out.length; i++) times.push(t);
-      p = pos(id, stop + this.bufStart);
+      // `buf` is never written again (a fresh read buffer, or the writer's record): the run may point into it
+      const from = entry - this.bufStart;
+      const span = spanEntries(this.buf, from, limit - this.bufStart, max - count);
+      runs.push({ buf: this.buf, from, to: span.stop, count: span.count });
+      this.buffers.hold(this.buf);
+      times.push(putTimeOf(this.buf, frame - this.bufStart));
+      count += span.count;
+      p = pos(id, span.stop + this.bufStart);
     }
-    return p;
+    return { next: p, count };
   }
 
   /** If `off` is an entry of a valid Put frame, that frame's start (verified and remembered). */
@@ -191,10 +199,13 @@ export class LogReader {
       this.bufLen = r.buf.length;
       return;
     }
-    // a fresh buffer per read (the last one may still back events in flight), sized to what is there
+    // never into the last buffer: takes may hold entries in it
     const avail = Math.max(0, this.limitOf(s) - off);
-    this.own = Buffer.allocUnsafe(Math.max(need, Math.min(READ_CHUNK, avail)));
-    this.buf = this.own;
+    const next = this.buffers.get(need, Math.min(READ_CHUNK, avail));
+    this.buffers.hold(next);
+    this.buffers.release(this.own);
+    this.own = next;
+    this.buf = next;
     const want = Math.min(this.buf.length, avail);
     let fdp = this.fds.get(s.id);
     if (!fdp) {
@@ -212,6 +223,16 @@ export class LogReader {
     this.bufSeg = s.id;
     this.bufStart = off;
     this.bufLen = got;
+  }
+
+  /** A take holding these runs has finished: their buffers may be read into again. */
+  releaseRuns(runs: readonly EntryRun[]): void {
+    for (const r of runs) this.buffers.release(r.buf);
+  }
+
+  /** Events were decoded from these runs (views into their buffers): never read into those again. */
+  pinRuns(runs: readonly EntryRun[]): void {
+    for (const r of runs) this.buffers.pin(r.buf);
   }
 
   /** Closes the descriptor of a deleted segment. */

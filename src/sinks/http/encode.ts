@@ -15,6 +15,7 @@
  */
 import { Buffer, isUtf8 } from 'node:buffer';
 import type { FlumeEvent } from '../../core/event.ts';
+import { decodeHeaderBlock, layoutEntry, type EntryLayout, type EntryRun } from '../../channels/file/framing.ts';
 
 export type BodyFormat = 'text' | 'ndjson' | 'json';
 
@@ -112,18 +113,56 @@ function encodeJsonish(events: readonly FlumeEvent[], format: 'ndjson' | 'json',
     w.byte(ndjson ? 0x0a : 0x2c); // \n or ,
     ends[i] = w.length;
   }
+  return finishJsonish(w, start, ends, ndjson, maxBytes, scratch);
+}
+
+/**
+ * ndjson or json straight from the file channel's entries (see Taken.raw):
+ * the same bytes `encodeBatch` makes of the decoded events, without making
+ * them. A header block equal to the previous entry's, byte for byte, reuses
+ * its JSON prefix; a body is copied from the record with one native call.
+ */
+export function encodeRuns(runs: readonly EntryRun[], format: 'ndjson' | 'json', maxBytes: number, scratch?: Scratch): EncodedChunk[] {
+  const ndjson = format === 'ndjson';
+  let estimate = 64;
+  let count = 0;
+  for (const r of runs) {
+    estimate += r.to - r.from + 96 * r.count;
+    count += r.count;
+  }
+  if (count === 0) return [];
+  const w = new JsonWriter(scratch?.buf && scratch.buf.byteLength >= estimate ? scratch.buf : Buffer.allocUnsafe(estimate));
+  if (!ndjson) w.byte(0x5b); // [
+  const start = w.length;
+  const ends = new Array<number>(count);
+  const at: EntryLayout = { headersAt: 0, bodyAt: 0, headerCount: 0, end: 0 };
+  let i = 0;
+  for (const r of runs) {
+    for (let p = r.from; p < r.to; p = at.end) {
+      layoutEntry(r.buf, p, at);
+      w.entry(r.buf, at);
+      w.byte(ndjson ? 0x0a : 0x2c); // \n or ,
+      ends[i++] = w.length;
+    }
+  }
+  return finishJsonish(w, start, ends, ndjson, maxBytes, scratch);
+}
+
+/** Cuts what `w` holds into requests of at most `maxBytes` (an element larger than that goes alone). */
+function finishJsonish(w: JsonWriter, start: number, ends: number[], ndjson: boolean, maxBytes: number, scratch?: Scratch): EncodedChunk[] {
+  const n = ends.length;
   const buf = w.bytes();
   if (scratch) scratch.buf = w.backing;
   // json: the trailing "," becomes "]", so the length is the request's
   if (buf.byteLength <= maxBytes) {
     if (!ndjson) buf[buf.byteLength - 1] = 0x5d; // ]
-    return [{ body: buf, first: 0, count: events.length }];
+    return [{ body: buf, first: 0, count: n }];
   }
   const out: EncodedChunk[] = [];
   const frame = ndjson ? 0 : 1; // json: "[" + elements + "]" where the last "," is replaced
   let first = 0;
   let from = start;
-  for (let i = 0; i < events.length; i++) {
+  for (let i = 0; i < n; i++) {
     const size = ends[i] - from + frame;
     if (i > first && size > maxBytes) {
       out.push(slice(buf, from, ends[i - 1], first, i - first, ndjson));
@@ -131,7 +170,7 @@ function encodeJsonish(events: readonly FlumeEvent[], format: 'ndjson' | 'json',
       from = ends[i - 1];
     }
   }
-  out.push(slice(buf, from, ends[events.length - 1], first, events.length - first, ndjson));
+  out.push(slice(buf, from, ends[n - 1], first, n - first, ndjson));
   return out;
 }
 
@@ -265,6 +304,50 @@ class JsonWriter {
     this.n = end;
   }
 
+  /**
+   * One entry of a file channel record (see `encodeRuns`): the bytes `event`
+   * writes for the event it decodes to, made the same way from the record.
+   */
+  entry(b: Buffer, at: EntryLayout): void {
+    const len = at.end - at.bodyAt;
+    const start = this.n;
+    const prefix = this.blockPrefix(b, at);
+    this.room(prefix.byteLength + len * 6 + 6);
+    this.buf.set(prefix, start);
+    const from = start + prefix.byteLength;
+    b.copy(this.buf, from, at.bodyAt, at.end);
+    let end = from + len;
+    const i = this.firstEscape(from, end);
+    let high = this.high;
+    if (i < end) {
+      end = this.escapeFrom(i, end);
+      high |= this.high;
+    }
+    if ((high & 0x80808080) !== 0 && !isUtf8(b.subarray(at.bodyAt, at.end))) {
+      this.n = start;
+      const headers = decodeHeaderBlock(b, at.headersAt, at.headerCount);
+      this.text(`{"headers":${headersJson(headers)},"body_base64":"${b.toString('base64', at.bodyAt, at.end)}"}`);
+      return;
+    }
+    this.buf[end++] = 0x22; // "
+    this.buf[end++] = 0x7d; // }
+    this.n = end;
+  }
+
+  /** The last header block seen by `entry`, and its prefix bytes. */
+  private block?: { buf: Buffer; at: number; len: number; prefix: Buffer };
+
+  /** `{"headers":{…},"body":"` for an entry's header block, reused while the blocks are equal byte for byte. */
+  private blockPrefix(b: Buffer, at: EntryLayout): Buffer {
+    const len = at.bodyAt - at.headersAt;
+    const last = this.block;
+    if (last && last.len === len && sameRange(last.buf, last.at, b, at.headersAt, len)) return last.prefix;
+    // (every header takes at least 6 bytes, so equal blocks hold equally many headers)
+    const prefix = Buffer.from(`{"headers":${headersJson(decodeHeaderBlock(b, at.headersAt, at.headerCount))},"body":"`, 'utf8');
+    this.block = { buf: b, at: at.headersAt, len, prefix };
+    return prefix;
+  }
+
   /** `{"headers":{…},"body":"` as bytes, reused while consecutive events share their headers. */
   private prefix(h: Record<string, string>): Buffer {
     const last = this.lastHeaders;
@@ -365,4 +448,10 @@ function sameHeaders(a: Record<string, string>, b: Record<string, string>): bool
   }
   for (const _ in a) n--;
   return n === 0;
+}
+
+/** True when `a[ai, ai + n)` equals `b[bi, bi + n)`. */
+function sameRange(a: Uint8Array, ai: number, b: Uint8Array, bi: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (a[ai + k] !== b[bi + k]) return false;
+  return true;
 }

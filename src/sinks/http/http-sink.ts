@@ -18,7 +18,8 @@ import type { FlumeEvent } from '../../core/event.ts';
 import type { Logger } from '../../core/log.ts';
 import { DeliveryError, FlumeError } from '../../core/errors.ts';
 import { CounterGroup, SINK_COUNTERS } from '../../metrics/counters.ts';
-import { encodeBatch, type EncodedChunk, type Scratch } from './encode.ts';
+import { encodeBatch, encodeRuns, type EncodedChunk, type Scratch } from './encode.ts';
+import type { EntryRun } from '../../channels/file/framing.ts';
 import { StatusPolicy, type StatusDecision } from './policy.ts';
 import { Backoff, parseRetryAfter, sleep } from './retry.ts';
 import { HttpClient, TransportError, type HttpResponse } from './client.ts';
@@ -148,7 +149,25 @@ export class HttpSink implements Sink {
     if (events.length === 0) return { rejected: 0 };
     const scratch = this.scratch.pop() ?? {};
     try {
-      return { rejected: await this.send(events, encodeBatch(events, this.opts.format, this.opts.maxBatchBytes, scratch)) };
+      return { rejected: await this.send(() => events, encodeBatch(events, this.opts.format, this.opts.maxBatchBytes, scratch)) };
+    } finally {
+      // every request of this delivery has ended: its bytes may be overwritten
+      if (this.scratch.length < this.opts.concurrency) this.scratch.push(scratch);
+    }
+  }
+
+  /**
+   * ndjson and json straight from the file channel's records (see
+   * Sink.deliverRaw): the same request bodies, without decoding the events
+   * (decoded only if the endpoint rejects some and the policy must keep them).
+   */
+  async deliverRaw(runs: readonly EntryRun[], events: () => FlumeEvent[]): Promise<DeliveryResult> {
+    const format = this.opts.format;
+    if (format === 'text') return this.deliver(events());
+    const scratch = this.scratch.pop() ?? {};
+    try {
+      const chunks = encodeRuns(runs, format, this.opts.maxBatchBytes, scratch);
+      return { rejected: chunks.length ? await this.send(events, chunks) : 0 };
     } finally {
       // every request of this delivery has ended: its bytes may be overwritten
       if (this.scratch.length < this.opts.concurrency) this.scratch.push(scratch);
@@ -156,7 +175,7 @@ export class HttpSink implements Sink {
   }
 
   /** Resolves with the number of events rejected by policy (dropped or dead-lettered). */
-  private async send(events: FlumeEvent[], chunks: EncodedChunk[]): Promise<number> {
+  private async send(events: () => FlumeEvent[], chunks: EncodedChunk[]): Promise<number> {
     if (chunks.length === 1) return this.sendChunk(events, chunks[0]);
     let rejected = 0;
     // several requests: up to `concurrency` at once, in batch order; all must succeed
@@ -178,7 +197,7 @@ export class HttpSink implements Sink {
   }
 
   /** Sends one request until it is committed or rejected, or throws for the runner to retry later. */
-  private async sendChunk(events: FlumeEvent[], chunk: EncodedChunk): Promise<number> {
+  private async sendChunk(events: () => FlumeEvent[], chunk: EncodedChunk): Promise<number> {
     const body = this.opts.compression === 'gzip' ? await gzip(chunk.body, this.opts.compressionLevel) : chunk.body;
     for (let attempt = 0; ; attempt++) {
       await this.waitPause();
@@ -232,9 +251,9 @@ export class HttpSink implements Sink {
   }
 
   /** A status the policy commits: success, or a rejection that is dropped or dead-lettered (never silently). */
-  private async settle(events: FlumeEvent[], chunk: EncodedChunk, res: HttpResponse, decision: StatusDecision): Promise<number> {
+  private async settle(events: () => FlumeEvent[], chunk: EncodedChunk, res: HttpResponse, decision: StatusDecision): Promise<number> {
     if (decision.action === 'reject') {
-      const slice = events.slice(chunk.first, chunk.first + chunk.count);
+      const slice = events().slice(chunk.first, chunk.first + chunk.count);
       const why = this.redact(`HTTP ${res.status}${res.snippet ? ` ${oneLine(res.snippet)}` : ''}`);
       this.lastError = why;
       this.counters.inc('EventWriteFail', chunk.count);
