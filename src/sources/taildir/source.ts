@@ -130,6 +130,8 @@ export class TaildirSource implements Source {
   private openCount = 0;
   private roundStart = 0;
   private readonly sleepers = new Set<() => void>();
+  /** wakeAll calls so far: a round that saw one does not then sleep (the wake found nobody asleep) */
+  private wakes = 0;
   private readonly backoffs = new Set<() => void>();
   private readonly slotWaiters: (() => void)[] = [];
   private readonly maxInFlight: number;
@@ -206,6 +208,7 @@ export class TaildirSource implements Source {
     let idle = 0;
     while (!this.stopping) {
       const now = Date.now();
+      const wakes = this.wakes;
       if (this.needList || now - this.lastList >= Math.max(this.opts.maxBackoffSleep, 100)) await this.rescan(false);
       if (now - this.lastCheck >= this.checkInterval()) await this.checkFiles();
       const progressed = this.failing === 0 ? await this.readRound() : false;
@@ -216,6 +219,9 @@ export class TaildirSource implements Source {
         // Caught up with a file that is still being written: let a few appends gather before reading
         // again, instead of spinning on a few bytes per round (a put and a sync each).
         if (!this.backlog) await delay(LINGER_MS);
+      } else if (this.wakes !== wakes && this.failing === 0) {
+        // file activity during this round (its wake found nobody asleep): look again, do not sleep through it
+        await delay(LINGER_MS);
       } else {
         idle++;
         const ms = this.failing > 0 ? this.opts.backoffSleepIncrement : Math.min(idle * this.opts.backoffSleepIncrement, this.opts.maxBackoffSleep);
@@ -260,6 +266,7 @@ export class TaildirSource implements Source {
   }
 
   private wakeAll(): void {
+    this.wakes++;
     for (const s of [...this.sleepers]) s();
     if (this.stopping) {
       for (const s of [...this.backoffs]) s();
