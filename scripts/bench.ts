@@ -53,7 +53,7 @@ const QUICK_CAPACITY = 1_000_000;
 const TARGET = { linesPerSec: 500_000, p99At20k: 10, p99At100k: 50, peakRssMB: 150, replay1GBSec: 10 };
 
 interface Throughput { lines: number; seconds: number; linesPerSec: number; mbPerSec: number; steadyLinesPerSec: number; peakRssMB: number; cpuSeconds: number; cpuMicrosPerLine: number; missing: number; duplicates: number }
-interface Live { rate: number; seconds: number; lines: number; p50: number; p90: number; p99: number; max: number; missing: number; peakRssMB: number; cpuSeconds: number }
+interface Live { rate: number; seconds: number; lines: number; p50: number; p90: number; p99: number; max: number; maxSeq: number; missing: number; peakRssMB: number; cpuSeconds: number }
 interface Replay { fileMB: number; lines: number; fillSeconds: number; replayLogMs: number | undefined; toReplayLineSeconds: number; toFirstDeliverySeconds: number; toAllDeliveredSeconds: number; missing: number; peakRssMB: number; replayLine: string }
 interface Floors { readSplit: { linesPerSec: number; mbPerSec: number }; appendFsync: { linesPerSec: number; mbPerSec: number }; receiver: { linesPerSec: number; mbPerSec: number }; receiverInProcess: { linesPerSec: number } }
 
@@ -254,7 +254,7 @@ async function live(rt: Runtime, remote: RemoteReceiver, work: string, rate: num
     const missing = await remote.countMissing(1, total + 1);
     const proc = watch.stop();
     const l = st.latency!;
-    return { rate, seconds, lines: total, p50: l.p50, p90: l.p90, p99: l.p99, max: l.max, missing, peakRssMB: proc.peakRss / MB, cpuSeconds: proc.cpuSeconds };
+    return { rate, seconds, lines: total, p50: l.p50, p90: l.p90, p99: l.p99, max: l.max, maxSeq: l.maxSeq, missing, peakRssMB: proc.peakRss / MB, cpuSeconds: proc.cpuSeconds };
   } finally {
     closeSync(fd);
     await stopAgent(cli, 15_000);
@@ -369,11 +369,11 @@ async function main(): Promise<void> {
         const skipped = { linesPerSec: Number.NaN, mbPerSec: Number.NaN, steadyLinesPerSec: Number.NaN, seconds: Number.NaN, peakRssMB: Number.NaN, cpuSeconds: Number.NaN, cpuMicrosPerLine: Number.NaN, missing: 0, duplicates: 0, lines: 0 };
         const tp = CASES.has('throughput') ? await throughput(rt, remote, file, work) : skipped;
         console.log(`  throughput: ${fmt(tp.linesPerSec)} lines/s (${fmt(tp.mbPerSec, 1)} MB/s) in ${fmt(tp.seconds, 2)} s from spawn; ${fmt(tp.steadyLinesPerSec)} lines/s first→last delivery; peak RSS ${fmt(tp.peakRssMB, 1)} MB; CPU ${fmt(tp.cpuSeconds, 2)} s; missing ${tp.missing}, duplicates ${tp.duplicates}`);
-        const noLive = { rate: 0, seconds: 0, lines: 0, p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN, missing: 0, peakRssMB: Number.NaN, cpuSeconds: Number.NaN };
+        const noLive = { rate: 0, seconds: 0, lines: 0, p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN, maxSeq: Number.NaN, missing: 0, peakRssMB: Number.NaN, cpuSeconds: Number.NaN };
         const l20 = CASES.has('live') ? await live(rt, remote, work, 20_000, LIVE_S) : noLive;
-        console.log(`  live 20k/s × ${LIVE_S} s: p50 ${fmt(l20.p50, 2)} ms, p90 ${fmt(l20.p90, 2)} ms, p99 ${fmt(l20.p99, 2)} ms, max ${fmt(l20.max, 1)} ms; missing ${l20.missing}; CPU ${fmt(l20.cpuSeconds, 2)} s`);
+        console.log(`  live 20k/s × ${LIVE_S} s: p50 ${fmt(l20.p50, 2)} ms, p90 ${fmt(l20.p90, 2)} ms, p99 ${fmt(l20.p99, 2)} ms, max ${fmt(l20.max, 1)} ms (line ${fmt(l20.maxSeq)} of ${fmt(l20.lines)}); missing ${l20.missing}; CPU ${fmt(l20.cpuSeconds, 2)} s`);
         const l100 = CASES.has('live') ? await live(rt, remote, work, 100_000, FAST_S) : noLive;
-        console.log(`  live 100k/s × ${FAST_S} s: p50 ${fmt(l100.p50, 2)} ms, p90 ${fmt(l100.p90, 2)} ms, p99 ${fmt(l100.p99, 2)} ms, max ${fmt(l100.max, 1)} ms; missing ${l100.missing}`);
+        console.log(`  live 100k/s × ${FAST_S} s: p50 ${fmt(l100.p50, 2)} ms, p90 ${fmt(l100.p90, 2)} ms, p99 ${fmt(l100.p99, 2)} ms, max ${fmt(l100.max, 1)} ms (line ${fmt(l100.maxSeq)} of ${fmt(l100.lines)}); missing ${l100.missing}`);
         const rp = CASES.has('replay') ? await replay(rt, remote, work) : { fileMB: Number.NaN, lines: 0, fillSeconds: Number.NaN, replayLogMs: Number.NaN, toReplayLineSeconds: Number.NaN, toFirstDeliverySeconds: Number.NaN, toAllDeliveredSeconds: Number.NaN, missing: 0, peakRssMB: Number.NaN, replayLine: '' };
         console.log(`  replay (fill stopped by ${REPLAY_STOP === 'kill' ? 'kill -9' : 'SIGTERM'}) ${fmt(rp.fileMB)} MB (${fmt(rp.lines)} lines; fill took ${fmt(rp.fillSeconds, 1)} s): replay line after ${fmt(rp.toReplayLineSeconds, 2)} s, first delivery ${fmt(rp.toFirstDeliverySeconds, 2)} s, all delivered ${fmt(rp.toAllDeliveredSeconds, 2)} s; missing ${rp.missing}\n    ${rp.replayLine}`);
         const gbScale = 1 / (rp.fileMB / 1024);

@@ -31,7 +31,7 @@ export interface ReceiverStats {
   bytes: number;
   firstAt: number;
   lastAt: number;
-  latency?: { count: number; p50: number; p90: number; p99: number; max: number };
+  latency?: { count: number; p50: number; p90: number; p99: number; max: number; maxSeq: number };
 }
 
 const SEQ = Buffer.from('seq=');
@@ -42,6 +42,8 @@ export class CountingReceiver {
   private seen = new Uint8Array(1 << 20);
   private maxSeq = -1;
   private latencies = new Float64Array(1 << 16);
+  /** the line that took longest, to tell a stall at the start or end from one mid-run */
+  private worst = { ms: -1, seq: -1 };
   private latCount = 0;
   private server: Server | undefined;
   private waiters: { n: number; resolve: () => void }[] = [];
@@ -60,6 +62,7 @@ export class CountingReceiver {
     this.seen = new Uint8Array(1 << 20);
     this.maxSeq = -1;
     this.latCount = 0;
+    this.worst = { ms: -1, seq: -1 };
     this.s = CountingReceiver.empty();
   }
 
@@ -104,7 +107,7 @@ export class CountingReceiver {
     const out = { ...this.s };
     if (this.latCount > 0) {
       const sorted = sortedCopy(this.latencies, this.latCount);
-      out.latency = { count: this.latCount, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] };
+      out.latency = { count: this.latCount, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted[sorted.length - 1], maxSeq: this.worst.seq };
     }
     return out;
   }
@@ -162,7 +165,9 @@ export class CountingReceiver {
         grown.set(this.latencies);
         this.latencies = grown;
       }
-      this.latencies[this.latCount++] = (now - t) / 1000;
+      const ms = (now - t) / 1000;
+      this.latencies[this.latCount++] = ms;
+      if (ms > this.worst.ms) this.worst = { ms, seq };
     }
   }
 
