@@ -9,8 +9,9 @@
  * only after its Put frame is on disk and a take commit only after its Take
  * frame is.
  */
-import { closeSync, mkdirSync, statfsSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, statfsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { unlink } from 'node:fs/promises';
 import type { Channel, ChannelDeps, Taken } from '../channel.ts';
 import type { FlumeEvent } from '../../core/event.ts';
 import { ChannelClosedError, ChannelFullError, FlumeError, TransactionTooLargeError } from '../../core/errors.ts';
@@ -23,7 +24,7 @@ import { acquireLock } from './lock.ts';
 import { LogReader, type ReadableSegment } from './reader.ts';
 import { insertRange } from './ranges.ts';
 import { replayLog, SAMPLE_EVERY } from './replay.ts';
-import { createSegment, fsyncDir, openForAppend } from './segment.ts';
+import { createSegment, fsyncDirAsync, openForAppend } from './segment.ts';
 
 export interface FileChannelOptions {
   /** Explicit dirs; when absent they go under `<stateDir>/channels/<name>/`. */
@@ -132,6 +133,8 @@ export class FileChannel implements Channel {
   private bytesSinceDiskCheck = 0;
   private lowDisk?: string;
   private replayInfo: Record<string, unknown> = {};
+  /** consumed segments being removed, in order */
+  private deletions: Promise<void> = Promise.resolve();
 
   constructor(
     readonly opts: FileChannelOptions,
@@ -213,6 +216,7 @@ export class FileChannel implements Channel {
     if (this.timer) clearInterval(this.timer);
     await this.writer?.drain();
     await this.checkpointing;
+    await this.deletions;
     if (this.opts.checkpointOnClose) await this.checkpoint(true);
     if (this.writer) closeSync(this.writer.segment.fd);
     this.reader?.close();
@@ -342,23 +346,36 @@ export class FileChannel implements Channel {
     return m;
   }
 
+  private async removeSegments(paths: string[]): Promise<void> {
+    let deleted = 0;
+    for (const path of paths) {
+      try {
+        await unlink(path);
+        deleted++;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn(`could not delete consumed segment ${path}: ${(err as Error).message}`);
+      }
+    }
+    if (deleted) {
+      for (const d of this.dataDirs) {
+        await fsyncDirAsync(d).catch((err: Error) => this.log.warn(`could not sync ${d} after deleting segments: ${err.message}`));
+      }
+    }
+  }
+
   private deleteConsumedSegments(): void {
     const keepFrom = segOf(this.minLivePos());
     const active = this.writer?.segment.id;
-    let deleted = 0;
+    const paths: string[] = [];
     while (this.segIds.length && this.segIds[0] < keepFrom && this.segIds[0] !== active) {
       const id = this.segIds.shift()!;
-      const s = this.segs.get(id)!;
+      paths.push(this.segs.get(id)!.path);
       this.segs.delete(id);
       this.reader?.forget(id);
-      try {
-        unlinkSync(s.path);
-        deleted++;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn(`could not delete consumed segment ${s.path}: ${(err as Error).message}`);
-      }
     }
-    if (deleted) for (const d of this.dataDirs) fsyncDir(d);
+    // off the event loop (an unlink and a directory fsync took milliseconds of every put's time);
+    // a crash before they land leaves a consumed segment that replay reads and finds consumed
+    if (paths.length) this.deletions = this.deletions.then(() => this.removeSegments(paths));
     let k = 0;
     const head = this.minLivePos();
     while (k + 1 < this.samples.length && this.samples[k + 1][0] <= head) k++;

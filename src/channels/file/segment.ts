@@ -4,6 +4,7 @@
  * every dir, and a fully consumed segment is deleted as a whole.
  */
 import { closeSync, constants, fsyncSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { open as openAsync, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeSegmentHeader, encodeSegmentHeader, SEGMENT_HEADER_SIZE } from './framing.ts';
 
@@ -56,6 +57,20 @@ export function readSegmentHeader(path: string): ReturnType<typeof decodeSegment
     return decodeSegmentHeader(b.subarray(0, n));
   } finally {
     closeSync(fd);
+  }
+}
+
+/** `fsyncDir` off the event loop. */
+export async function fsyncDirAsync(dir: string): Promise<void> {
+  let h: FileHandle | undefined;
+  try {
+    h = await openAsync(dir, 'r');
+    await h.sync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw err;
+  } finally {
+    await h?.close();
   }
 }
 
