@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, existsSync, openSync, readdirSync, readFileSync, closeSync, writeSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, rmSync, existsSync, openSync, readdirSync, readFileSync, closeSync, writeSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileChannel, type FileChannelOptions } from '../src/channels/file/file-channel.ts';
 import { inspectChannel, verifyChannel, formatVerify, formatInspect } from '../src/channels/file/inspect.ts';
@@ -168,6 +168,45 @@ test('replay from a checkpoint sees puts and takes written after it', async () =
     await again.start();
     assert.is(again.counters.details!().replay && (again.counters.details!().replay as { usedCheckpoint: boolean }).usedCheckpoint, true);
     assert.equal(await drain(again), range(12, 20));
+    await again.stop();
+  } finally {
+    cleanup();
+  }
+});
+
+test('the next segment is made ahead once the active one is half full: a roll uses it, a stop removes it unused, a crash leaves it harmless', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const ch = open(dir, { maxFileSize: 8192, checkpointOnClose: false });
+    await ch.start();
+    let n = 0;
+    const putUntil = async (done: () => boolean): Promise<void> => {
+      for (let i = 0; i < 200 && !done(); i++) {
+        await ch.put(ev(n, 10));
+        n += 10;
+      }
+    };
+    await putUntil(() => segments(ch).length === 2);
+    // the second file is the one made ahead: only its header, and no put has gone into it yet
+    const [first, ahead] = segments(ch);
+    await until('the segment made ahead has its header on disk', () => statSync(ahead).size === 40);
+    await putUntil(() => statSync(ahead).size > 40);
+    assert.ok(statSync(ahead).size > 40, 'the roll wrote into the segment made ahead');
+    assert.is(segments(ch)[0], first, 'no segment was skipped');
+    // past half of the second: a third is made ahead; copy everything as a crash would leave it
+    await putUntil(() => segments(ch).length === 3);
+    await until('the third segment made ahead', () => statSync(segments(ch)[2]).size === 40);
+    const crashed = join(dir, 'crashed');
+    cpSync(join(dir, 'channels'), join(crashed, 'channels'), { recursive: true });
+    // the locks name this (live) process: a crashed agent's would name a dead one
+    for (const d of ['checkpoint', 'data']) rmSync(join(crashed, 'channels/c1', d, 'in_use.lock'), { force: true });
+    await ch.stop();
+    assert.is(segments(ch).length, 2, 'a clean stop removes the segment made ahead and never used');
+    const again = open(crashed);
+    await again.start();
+    assert.equal(await drain(again), range(0, n), 'after the crash every event is there, once, in order');
+    await again.put(ev(n, 5));
+    assert.equal(await drain(again), range(n, n + 5), 'and it writes on (into the empty segment it found)');
     await again.stop();
   } finally {
     cleanup();

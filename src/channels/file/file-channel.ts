@@ -18,13 +18,13 @@ import { ChannelClosedError, ChannelFullError, FlumeError, TransactionTooLargeEr
 import type { Logger } from '../../core/log.ts';
 import { CHANNEL_COUNTERS, CounterGroup } from '../../metrics/counters.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointData, type Sample } from './checkpoint.ts';
-import { decodeRuns, encodePutBatch, encodeTake, fmtPos, offOf, pos, PUT_FIRST_ENTRY, segOf, type EntryRun, type Range } from './framing.ts';
+import { decodeRuns, encodePutBatch, encodeTake, fmtPos, offOf, pos, PUT_FIRST_ENTRY, segOf, type EntryRun, type Range, SEGMENT_HEADER_SIZE } from './framing.ts';
 import { GroupCommitLog, type ActiveSegment } from './group-commit.ts';
 import { acquireLock } from './lock.ts';
 import { LogReader, type ReadableSegment } from './reader.ts';
 import { insertRange } from './ranges.ts';
 import { replayLog, SAMPLE_EVERY } from './replay.ts';
-import { createSegment, fsyncDirAsync, openForAppend } from './segment.ts';
+import { createSegment, createSegmentAhead, fsyncDirAsync, openForAppend } from './segment.ts';
 
 export interface FileChannelOptions {
   /** Explicit dirs; when absent they go under `<stateDir>/channels/<name>/`. */
@@ -72,6 +72,16 @@ interface OpenTake {
 }
 
 type State = 'new' | 'replaying' | 'open' | 'closing' | 'closed' | 'failed';
+
+/** A segment made ahead of the roll that will need it. */
+interface Spare {
+  id: number;
+  dir: string;
+  /** set once made */
+  path: string;
+  state: 'making' | 'ready' | 'failed' | 'abandoned';
+  made: Promise<unknown>;
+}
 
 const DISK_CHECK_MS = 1000;
 const DISK_CHECK_BYTES = 64 << 20;
@@ -135,6 +145,8 @@ export class FileChannel implements Channel {
   private replayInfo: Record<string, unknown> = {};
   /** consumed segments being removed, in order */
   private deletions: Promise<void> = Promise.resolve();
+  /** the next segment, being made ahead (see prepareSpare) */
+  private spare?: Spare;
 
   constructor(
     readonly opts: FileChannelOptions,
@@ -217,6 +229,14 @@ export class FileChannel implements Channel {
     await this.writer?.drain();
     await this.checkpointing;
     await this.deletions;
+    if (this.spare) {
+      // never written: remove it (a crash instead leaves it, an empty segment that the next start writes into)
+      const spare = this.spare;
+      this.spare = undefined;
+      spare.state = 'abandoned';
+      await spare.made;
+      if (spare.path) await unlink(spare.path).catch(() => undefined);
+    }
     if (this.opts.checkpointOnClose) await this.checkpoint(true);
     if (this.writer) closeSync(this.writer.segment.fd);
     this.reader?.close();
@@ -282,7 +302,7 @@ export class FileChannel implements Channel {
     }
     this.queued = r.size;
     this.samples = r.samples;
-    this.writer = new GroupCommitLog(active, this.opts.maxFileSize, { roll: () => this.newSegment(this.writer!.segment.id + 1) });
+    this.writer = new GroupCommitLog(active, this.opts.maxFileSize, { roll: () => this.rollTo(this.writer!.segment.id + 1) });
     this.reader = new LogReader(
       { get: (id) => this.segs.get(id), after: (id) => this.segAfter(id), durableEnd: () => this.durableEnd, recent: (seg, off) => this.writer?.recentRecord(seg, off) },
       (path, off, len, reason) => {
@@ -322,6 +342,49 @@ export class FileChannel implements Channel {
   private segAfter(id: number): Segment | undefined {
     for (const k of this.segIds) if (k > id) return this.segs.get(k);
     return undefined;
+  }
+
+  /**
+   * Makes the next segment in the background once the active one is half
+   * full: creating one syncs the file and its directory, which on the event
+   * loop stalled every put for tens of milliseconds at each roll.
+   */
+  private prepareSpare(): void {
+    const w = this.writer;
+    if (!w || this.spare || this.state !== 'open' || w.segment.size < this.opts.maxFileSize / 2) return;
+    const id = w.segment.id + 1;
+    const dir = this.dataDirs[id % this.dataDirs.length];
+    const spare: Spare = { id, dir, path: '', state: 'making', made: Promise.resolve() };
+    spare.made = createSegmentAhead(dir, id).then(
+      (path) => {
+        spare.path = path;
+        if (spare.state === 'abandoned') return unlink(path).catch(() => undefined);
+        spare.state = 'ready';
+      },
+      (err: Error) => {
+        spare.state = 'failed';
+        this.log.debug(`could not make segment ${id} ahead (it is made at the roll instead): ${err.message}`);
+      },
+    );
+    this.spare = spare;
+  }
+
+  /** The segment to roll to: the one made ahead when it is ready, else made now. */
+  private rollTo(id: number): ActiveSegment {
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare?.state === 'ready' && spare.id === id) {
+      const s: ActiveSegment = { id, dir: spare.dir, path: spare.path, ...openForAppend(spare.path), size: SEGMENT_HEADER_SIZE, dataStart: SEGMENT_HEADER_SIZE };
+      this.addSegment(s);
+      return s;
+    }
+    if (spare?.state === 'making') {
+      // still being made (a burst filled half a segment faster than two syncs): its id is taken, so
+      // roll past it; it is deleted once made
+      spare.state = 'abandoned';
+      return this.newSegment(id + 1);
+    }
+    return this.newSegment(id);
   }
 
   private newSegment(id: number): ActiveSegment {
@@ -438,6 +501,7 @@ export class FileChannel implements Channel {
         const first = start + PUT_FIRST_ENTRY;
         if (!last || first - last[0] >= SAMPLE_EVERY) this.samples.push([first, putTime]);
         this.arrivals.notify();
+        this.prepareSpare();
       });
     } catch (err) {
       if (!landed) {
