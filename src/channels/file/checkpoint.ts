@@ -13,7 +13,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from './crc32.ts';
 import type { Range } from './framing.ts';
-import { fsyncDir } from './segment.ts';
+import { fsyncDirAsync } from './segment.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -89,5 +89,5 @@ export async function writeCheckpoint(dir: string, d: CheckpointData): Promise<v
   }
   await fh.close();
   await rename(tmp, join(dir, CHECKPOINT_FILE));
-  fsyncDir(dir);
+  await fsyncDirAsync(dir);
 }
