@@ -278,30 +278,14 @@ class JsonWriter {
     const start = this.n;
     // a body that turns out not to be UTF-8 is written with its own headers and leaves the run of shared prefixes as it was
     const { lastHeaders, lastPrefix } = this;
-    const prefix = this.prefix(e.headers);
-    // the worst case is every byte a 6-byte \u00XX escape; escapeFrom's staging copy fits in that, plus its alignment
-    this.room(prefix.byteLength + len * 6 + 6);
-    this.buf.set(prefix, start);
-    const from = start + prefix.byteLength;
+    const from = this.open(this.prefix(e.headers), len);
     this.buf.set(body, from);
-    let end = from + len;
-    const i = this.firstEscape(from, end);
-    let high = this.high;
-    if (i < end) {
-      end = this.escapeFrom(i, end);
-      high |= this.high;
-    }
-    if ((high & 0x80808080) !== 0 && !isUtf8(body)) {
-      this.n = start;
+    if (!this.close(start, from, len, body, 0, len)) {
       this.lastHeaders = lastHeaders;
       this.lastPrefix = lastPrefix;
       const b64 = (Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString('base64');
       this.text(`{"headers":${headersJson(e.headers)},"body_base64":"${b64}"}`);
-      return;
     }
-    this.buf[end++] = 0x22; // "
-    this.buf[end++] = 0x7d; // }
-    this.n = end;
   }
 
   /**
@@ -311,11 +295,28 @@ class JsonWriter {
   entry(b: Buffer, at: EntryLayout): void {
     const len = at.end - at.bodyAt;
     const start = this.n;
-    const prefix = this.blockPrefix(b, at);
-    this.room(prefix.byteLength + len * 6 + 6);
-    this.buf.set(prefix, start);
-    const from = start + prefix.byteLength;
+    const from = this.open(this.blockPrefix(b, at), len);
     b.copy(this.buf, from, at.bodyAt, at.end);
+    if (!this.close(start, from, len, b, at.bodyAt, at.end)) {
+      const headers = decodeHeaderBlock(b, at.headersAt, at.headerCount);
+      this.text(`{"headers":${headersJson(headers)},"body_base64":"${b.toString('base64', at.bodyAt, at.end)}"}`);
+    }
+  }
+
+  /** Writes `prefix` and makes room for a body of `len` bytes after it; returns where the body goes. */
+  private open(prefix: Buffer, len: number): number {
+    // the worst case is every byte a 6-byte \u00XX escape; escapeFrom's staging copy fits in that, plus its alignment
+    this.room(prefix.byteLength + len * 6 + 6);
+    this.buf.set(prefix, this.n);
+    return this.n + prefix.byteLength;
+  }
+
+  /**
+   * The body was just copied to `[from, from + len)`: escapes it where it
+   * lies and closes the element. When the body (`src[s, e)`) is not UTF-8,
+   * writes nothing (the element is cut back to `start`) and returns false.
+   */
+  private close(start: number, from: number, len: number, src: Uint8Array, s: number, e: number): boolean {
     let end = from + len;
     const i = this.firstEscape(from, end);
     let high = this.high;
@@ -323,15 +324,14 @@ class JsonWriter {
       end = this.escapeFrom(i, end);
       high |= this.high;
     }
-    if ((high & 0x80808080) !== 0 && !isUtf8(b.subarray(at.bodyAt, at.end))) {
+    if ((high & 0x80808080) !== 0 && !isUtf8(s === 0 && e === src.byteLength ? src : src.subarray(s, e))) {
       this.n = start;
-      const headers = decodeHeaderBlock(b, at.headersAt, at.headerCount);
-      this.text(`{"headers":${headersJson(headers)},"body_base64":"${b.toString('base64', at.bodyAt, at.end)}"}`);
-      return;
+      return false;
     }
     this.buf[end++] = 0x22; // "
     this.buf[end++] = 0x7d; // }
     this.n = end;
+    return true;
   }
 
   /** The last header block seen by `entry`, and its prefix bytes. */
