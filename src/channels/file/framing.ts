@@ -19,6 +19,7 @@
  * position of its entry; `back` leads from there to its frame, so a take can
  * resume in the middle of a batch after a restart without scanning.
  */
+import { sameHeaders } from '../../core/event.ts';
 import { crc32 } from './crc32.ts';
 
 export const SEGMENT_MAGIC = 'FTWALSEG';
@@ -151,18 +152,6 @@ function writeStr(b: Buffer, str: string, at: number): number {
   return n;
 }
 
-/** True when `h` holds exactly `prev`'s headers and values (`prevCount` of them). */
-function sameHeaders(h: Record<string, string>, prev: Record<string, string> | undefined, prevCount: number): boolean {
-  if (prev === undefined) return false;
-  if (h === prev) return true;
-  let n = 0;
-  for (const k in h) {
-    if (h[k] !== prev[k]) return false;
-    n++;
-  }
-  return n === prevCount;
-}
-
 /**
  * Encodes a put batch as one Put frame (one buffer, one write, one CRC).
  * Consecutive events usually carry the same headers (same file, same host):
@@ -288,14 +277,8 @@ function sameBytes(b: Uint8Array, a: number, c: number, n: number): boolean {
  */
 export function decodeEntries(b: Buffer, from: number, end: number, max: number, out: EventLike[], owned = false): number {
   // find how far we go first, so the span is copied once
-  let p = from;
-  let n = out.length;
-  while (p < end && n < max) {
-    p += 8 + u32(b, p + 4);
-    n++;
-  }
-  if (p > end) throw new RangeError('entry overruns its frame');
-  const stop = p;
+  const { stop } = spanEntries(b, from, end, max - out.length);
+  let p: number;
   // `owned`: `b` is never reused (a record kept in memory by the writer), so bodies may point into it
   const copy = owned ? b.subarray(from, stop) : Buffer.from(b.subarray(from, stop));
   // previous event's header strings: [byte offset, byte length, string] per slot

@@ -14,7 +14,7 @@
  * lossy conversion, and the marker tells the receiver which it got.
  */
 import { Buffer, isUtf8 } from 'node:buffer';
-import type { FlumeEvent } from '../../core/event.ts';
+import { headerCount, sameHeaders, type FlumeEvent } from '../../core/event.ts';
 import { decodeHeaderBlock, layoutEntry, type EntryLayout, type EntryRun } from '../../channels/file/framing.ts';
 
 export type BodyFormat = 'text' | 'ndjson' | 'json';
@@ -219,8 +219,7 @@ class JsonWriter {
   /** The bytes scanned by the last `firstEscape`/`escapeFrom`, or-ed: bit 7 set in a lane means non-ASCII was seen. */
   private high = 0;
   /** The last headers written (a copy) and their prefix bytes: consecutive events usually share headers. */
-  private lastHeaders?: Record<string, string>;
-  private lastPrefix = Buffer.alloc(0);
+  private last?: { headers: Record<string, string>; count: number; prefix: Buffer };
 
   constructor(buf: Buffer) {
     this.buf = buf;
@@ -277,12 +276,11 @@ class JsonWriter {
     const len = body.byteLength;
     const start = this.n;
     // a body that turns out not to be UTF-8 is written with its own headers and leaves the run of shared prefixes as it was
-    const { lastHeaders, lastPrefix } = this;
+    const last = this.last;
     const from = this.open(this.prefix(e.headers), len);
     this.buf.set(body, from);
     if (!this.close(start, from, len, body, 0, len)) {
-      this.lastHeaders = lastHeaders;
-      this.lastPrefix = lastPrefix;
+      this.last = last;
       const b64 = (Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString('base64');
       this.text(`{"headers":${headersJson(e.headers)},"body_base64":"${b64}"}`);
     }
@@ -350,11 +348,13 @@ class JsonWriter {
 
   /** `{"headers":{…},"body":"` as bytes, reused while consecutive events share their headers. */
   private prefix(h: Record<string, string>): Buffer {
-    const last = this.lastHeaders;
-    if (last !== undefined && sameHeaders(last, h)) return this.lastPrefix;
-    this.lastHeaders = { ...h };
-    this.lastPrefix = Buffer.from(`{"headers":${headersJson(h)},"body":"`, 'utf8');
-    return this.lastPrefix;
+    const last = this.last;
+    // compared with a copy: an object may have been changed since it was cached
+    if (last && sameHeaders(h, last.headers, last.count)) return last.prefix;
+    const headers = { ...h };
+    const prefix = Buffer.from(`{"headers":${headersJson(h)},"body":"`, 'utf8');
+    this.last = { headers, count: headerCount(headers), prefix };
+    return prefix;
   }
 
   /** The index in `buf` of the first byte in [from, end) to escape, or `end`. */
@@ -437,17 +437,6 @@ class JsonWriter {
     this.high = high;
     return o;
   }
-}
-
-function sameHeaders(a: Record<string, string>, b: Record<string, string>): boolean {
-  // compared by value: an object may have been mutated since it was cached
-  let n = 0;
-  for (const k in b) {
-    if (a[k] !== b[k]) return false;
-    n++;
-  }
-  for (const _ in a) n--;
-  return n === 0;
 }
 
 /** True when `a[ai, ai + n)` equals `b[bi, bi + n)`. */
