@@ -147,13 +147,7 @@ export class HttpSink implements Sink {
 
   async deliver(events: FlumeEvent[]): Promise<DeliveryResult> {
     if (events.length === 0) return { rejected: 0 };
-    const scratch = this.scratch.pop() ?? {};
-    try {
-      return { rejected: await this.send(() => events, encodeBatch(events, this.opts.format, this.opts.maxBatchBytes, scratch)) };
-    } finally {
-      // every request of this delivery has ended: its bytes may be overwritten
-      if (this.scratch.length < this.opts.concurrency) this.scratch.push(scratch);
-    }
+    return this.encodeAndSend(() => events, (scratch) => encodeBatch(events, this.opts.format, this.opts.maxBatchBytes, scratch));
   }
 
   /**
@@ -164,9 +158,14 @@ export class HttpSink implements Sink {
   async deliverRaw(runs: readonly EntryRun[], events: () => FlumeEvent[]): Promise<DeliveryResult> {
     const format = this.opts.format;
     if (format === 'text') return this.deliver(events());
+    return this.encodeAndSend(events, (scratch) => encodeRuns(runs, format, this.opts.maxBatchBytes, scratch));
+  }
+
+  /** Encodes into a scratch buffer of the pool and sends; the scratch goes back once every request ended. */
+  private async encodeAndSend(events: () => FlumeEvent[], encode: (scratch: Scratch) => EncodedChunk[]): Promise<DeliveryResult> {
     const scratch = this.scratch.pop() ?? {};
     try {
-      const chunks = encodeRuns(runs, format, this.opts.maxBatchBytes, scratch);
+      const chunks = encode(scratch);
       return { rejected: chunks.length ? await this.send(events, chunks) : 0 };
     } finally {
       // every request of this delivery has ended: its bytes may be overwritten
