@@ -61,9 +61,4 @@ export class ReadBuffers {
   pin(b: Buffer): void {
     this.pinned.add(b);
   }
-
-  /** Idle buffers kept for reuse (tests). */
-  get idle(): number {
-    return this.free.length;
-  }
 }

@@ -3,8 +3,9 @@
  * so sequential takes cost one read per megabyte and the backlog itself never
  * lives in memory. Each read goes into a buffer of its own, not written again
  * while a take holds entries in it (read-buffers.ts), so a take hands out its
- * entries where they lie, and events decoded from them are views, not copies. A Put frame's CRC is checked once
- * and remembered while takes walk through its entries.
+ * entries where they lie, and events decoded from them are views, not copies.
+ * A Put frame's CRC is checked once and remembered while takes walk through
+ * its entries.
  */
 import { close, open, read } from 'node:fs';
 import { ReadBuffers } from './read-buffers.ts';
