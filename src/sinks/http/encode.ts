@@ -32,6 +32,8 @@ export interface EncodedChunk {
   body: Buffer;
   first: number;
   count: number;
+  /** The body is gzipped already (the encoder thread compresses as it encodes). */
+  compressed?: boolean;
 }
 
 /** Characters JSON must escape, plus surrogates (JSON.stringify escapes lone ones; pairs are checked there too). */

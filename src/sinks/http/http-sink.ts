@@ -24,6 +24,7 @@ import { StatusPolicy, type StatusDecision } from './policy.ts';
 import { Backoff, parseRetryAfter, sleep } from './retry.ts';
 import { HttpClient, TransportError, type HttpResponse } from './client.ts';
 import { DeadLetterDir } from './dead-letter.ts';
+import { EncodeThread, EncodeThreadError } from './encode-thread.ts';
 import type { HttpSinkOptions } from './spec.ts';
 
 const gzipAsync = promisify(gzipCb);
@@ -73,6 +74,8 @@ export class HttpSink implements Sink {
   private inFlight = 0;
   /** Encode buffers not in use by a delivery; a delivery takes one and gives it back when it ends. */
   private readonly scratch: Scratch[] = [];
+  /** Encodes takes of the file channel off the event loop (encodeThread = true), until it fails. */
+  private thread?: EncodeThread;
 
   constructor(readonly name: string, private readonly opts: HttpSinkOptions, deps: Pick<SinkDeps, 'log'>) {
     this.log = deps.log;
@@ -107,6 +110,8 @@ export class HttpSink implements Sink {
       lastStatus: this.counters.get('LastStatus'),
       lastError: this.lastError,
       inFlight: this.inFlight,
+      // where ndjson/json bodies of file channel takes are made (encodeThread)
+      encoder: this.thread && !this.thread.failure ? 'thread' : 'event loop',
     });
   }
 
@@ -131,6 +136,7 @@ export class HttpSink implements Sink {
       },
       this.counters,
     );
+    if (this.opts.encodeThread && this.opts.format !== 'text') this.thread = new EncodeThread(this.opts.encodeThreadModule);
     this.running = true;
     this.counters.startTime = Date.now();
     this.counters.stopTime = 0;
@@ -142,6 +148,8 @@ export class HttpSink implements Sink {
     this.stopping.abort();
     this.client?.close();
     this.client = undefined;
+    await this.thread?.close();
+    this.thread = undefined;
     this.counters.stopTime = Date.now();
   }
 
@@ -158,6 +166,26 @@ export class HttpSink implements Sink {
   async deliverRaw(runs: readonly EntryRun[], events: () => FlumeEvent[]): Promise<DeliveryResult> {
     const format = this.opts.format;
     if (format === 'text') return this.deliver(events());
+    const thread = this.thread;
+    if (thread && !thread.failure) {
+      let chunks: EncodedChunk[] | undefined;
+      try {
+        const level = this.opts.compression === 'gzip' ? this.opts.compressionLevel : 0;
+        chunks = (await thread.encode(runs, format, this.opts.maxBatchBytes, level)).map((c) => ({ ...c, compressed: level > 0 }));
+      } catch (err) {
+        if (!(err instanceof EncodeThreadError)) throw err;
+        // the batch is not lost: it is encoded here instead, as every later one if the thread is gone
+        this.log.rateLimited('warn', `${this.name}:encode-thread`, `${err.message}; encoding on the event loop${thread.failure ? ' from now on' : ''}`);
+      }
+      if (chunks) {
+        try {
+          return { rejected: chunks.length ? await this.send(events, chunks) : 0 };
+        } finally {
+          // every request of this delivery has ended: the thread may reuse the bodies' memory
+          thread.release(chunks);
+        }
+      }
+    }
     return this.encodeAndSend(events, (scratch) => encodeRuns(runs, format, this.opts.maxBatchBytes, scratch));
   }
 
@@ -197,7 +225,7 @@ export class HttpSink implements Sink {
 
   /** Sends one request until it is committed or rejected, or throws for the runner to retry later. */
   private async sendChunk(events: () => FlumeEvent[], chunk: EncodedChunk): Promise<number> {
-    const body = this.opts.compression === 'gzip' ? await gzip(chunk.body, this.opts.compressionLevel) : chunk.body;
+    const body = this.opts.compression === 'gzip' && !chunk.compressed ? await gzip(chunk.body, this.opts.compressionLevel) : chunk.body;
     for (let attempt = 0; ; attempt++) {
       await this.waitPause();
       const client = this.client;

@@ -24,6 +24,10 @@ export interface HttpSinkOptions {
   compressionLevel: number;
   /** Requests in flight at once; 1 keeps order. */
   concurrency: number;
+  /** ndjson/json bodies of file channel takes are encoded (and gzipped) on a thread of their own (encode-thread.ts). */
+  encodeThread: boolean;
+  /** The encoder thread's module, for tests (encode-thread.ts). */
+  encodeThreadModule?: URL;
   initialBackoffMs: number;
   maxBackoffMs: number;
   dlqDir?: string;
@@ -37,7 +41,7 @@ export interface HttpSinkOptions {
 export const HTTP_SINK_KEYS =
   'endpoint, connectTimeout, requestTimeout, contentTypeHeader, acceptHeader, defaultBackoff, defaultRollback, ' +
   'defaultIncrementMetrics, backoff.CODE, rollback.CODE, incrementMetrics.CODE, batchSize, maxBatchBytes, format, ' +
-  'compression, compressionLevel, concurrency, initialBackoff, maxBackoff, onReject, dlqDir, headers.NAME, tls.caFile, tls.insecure';
+  'compression, compressionLevel, concurrency, encodeThread, initialBackoff, maxBackoff, onReject, dlqDir, headers.NAME, tls.caFile, tls.insecure';
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Headers the sink sets itself from the body it sends. */
@@ -112,6 +116,7 @@ export const httpSinkSpec: SinkSpec<HttpSinkOptions> = {
       compression: ctx.oneOf('compression', 'none', ['none', 'gzip'] as const),
       compressionLevel: ctx.int('compressionLevel', 6, { min: 1, max: 9 }),
       concurrency: ctx.int('concurrency', 1, { min: 1, max: 64 }),
+      encodeThread: ctx.bool('encodeThread', true),
       initialBackoffMs: ctx.int('initialBackoff', 100, { min: 1, max: maxBackoffMs }),
       maxBackoffMs,
       ...(dlqDir ? { dlqDir } : {}),

@@ -1,0 +1,163 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Logger } from '../src/core/log.ts';
+import { eventOf, type FlumeEvent } from '../src/core/event.ts';
+import { encodePutBatch, PUT_FIRST_ENTRY, spanEntries, type EntryRun } from '../src/channels/file/framing.ts';
+import { encodeRuns } from '../src/sinks/http/encode.ts';
+import { EncodeThread, EncodeThreadError } from '../src/sinks/http/encode-thread.ts';
+import { httpSinkSpec, type HttpSinkOptions } from '../src/sinks/http/spec.ts';
+import { contextOf } from './helpers/context.ts';
+import { runtimeAvailable, startCli } from './helpers/cli.ts';
+import { Receiver } from './helpers/receiver.ts';
+import { tempDir, until } from './helpers/poll.ts';
+
+/** A take's records as the file channel hands them out: `events` put as one batch, cut into runs of `per` entries. */
+function runsOf(events: FlumeEvent[], per = events.length): EntryRun[] {
+  const frame = encodePutBatch(events, 1);
+  const runs: EntryRun[] = [];
+  for (let p = PUT_FIRST_ENTRY; p < frame.length; ) {
+    const { stop, count } = spanEntries(frame, p, frame.length, per);
+    runs.push({ buf: frame, from: p, to: stop, count });
+    p = stop;
+  }
+  return runs;
+}
+
+const mixed = (n: number, from = 0): FlumeEvent[] =>
+  Array.from({ length: n }, (_, i) => {
+    const k = from + i;
+    const body = k % 7 === 3 ? Buffer.from([0x66, 0xff, 0xfe, k & 0xff]) : Buffer.from(`"GET /x?id=${k}" \\ tab\there ünï ${'z'.repeat(k % 50)}`);
+    return eventOf(body, k % 5 === 0 ? { file: '/var/log/a.log', n: String(k) } : { file: '/var/log/b.log' });
+  });
+
+test('the thread makes the same bodies as encodeRuns on the event loop: ndjson, json, cut at the byte cap, gzip', async () => {
+  const thread = new EncodeThread();
+  try {
+    for (const format of ['ndjson', 'json'] as const) {
+      for (const cap of [1 << 20, 700]) {
+        for (const level of [0, 1]) {
+          // many batches in a row, bodies given back each time: reused buffers must never show old bytes
+          for (let b = 0; b < 12; b++) {
+            const runs = runsOf(mixed(40 + b * 13, b * 1000), 17);
+            const want = encodeRuns(runs, format, cap);
+            const got = await thread.encode(runs, format, cap, level);
+            assert.is(got.length, want.length, `${format} cap ${cap}: requests`);
+            for (let i = 0; i < want.length; i++) {
+              const body = level > 0 ? gunzipSync(got[i].body) : got[i].body;
+              assert.ok(body.equals(want[i].body), `${format} cap ${cap} gzip ${level} batch ${b} request ${i}`);
+              assert.is(got[i].first, want[i].first);
+              assert.is(got[i].count, want[i].count);
+            }
+            thread.release(got);
+          }
+        }
+      }
+    }
+    // several in flight at once come back in order, each its own
+    const batches = Array.from({ length: 6 }, (_, b) => runsOf(mixed(200, b * 500)));
+    const all = await Promise.all(batches.map((r) => thread.encode(r, 'ndjson', 1 << 20, 0)));
+    all.forEach((got, b) => assert.ok(got[0].body.equals(encodeRuns(batches[b], 'ndjson', 1 << 20)[0].body), `concurrent batch ${b}`));
+    assert.is(thread.failure, undefined);
+  } finally {
+    await thread.close();
+  }
+});
+
+test('a thread that cannot start fails every call with EncodeThreadError and says why', async () => {
+  const { dir, cleanup } = tempDir();
+  const thread = new EncodeThread(new URL(`file://${join(dir, 'missing-worker.mjs')}`));
+  try {
+    const runs = runsOf(mixed(5));
+    const err = await thread.encode(runs, 'ndjson', 1 << 20, 0).then(() => undefined, (e: unknown) => e);
+    assert.instance(err, EncodeThreadError);
+    assert.match((err as Error).message, /encoder thread/);
+    assert.instance(thread.failure, EncodeThreadError);
+    // later calls do not try again
+    const again = await thread.encode(runs, 'ndjson', 1 << 20, 0).then(() => undefined, (e: unknown) => e);
+    assert.is(again, thread.failure);
+  } finally {
+    await thread.close();
+    cleanup();
+  }
+});
+
+test('the HTTP sink falls back to the event loop when its thread fails: the batch is delivered, the fallback logged', async () => {
+  const { dir, cleanup } = tempDir();
+  const broken = join(dir, 'broken-worker.mjs');
+  writeFileSync(broken, 'throw new Error("boom at load");\n');
+  const got: Buffer[] = [];
+  const server = http.createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      got.push(Buffer.concat(parts));
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const logged: string[] = [];
+  const log = new Logger({ write: (s: string) => logged.push(s) });
+  const opts = { ...parseHttp({ type: 'http', endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, format: 'ndjson' }), encodeThreadModule: new URL(`file://${broken}`) };
+  const sink = httpSinkSpec.create(opts, { name: 'k1', log, out: { write: () => {} } });
+  await sink.start();
+  try {
+    const events = mixed(30);
+    const runs = runsOf(events, 7);
+    assert.equal(await sink.deliverRaw!(runs, () => events), { rejected: 0 });
+    assert.equal(await sink.deliverRaw!(runs, () => events), { rejected: 0 });
+    assert.is(got.length, 2);
+    assert.ok(got[0].equals(encodeRuns(runs, 'ndjson', 1 << 20)[0].body), 'the body is what the thread would have made');
+    assert.match(logged.join(''), /encoder thread failed: .*boom at load.*encoding on the event loop/);
+    assert.is((sink.counters.details?.() as { encoder: string }).encoder, 'event loop');
+  } finally {
+    await sink.stop();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    cleanup();
+  }
+});
+
+/** The sink's options as the config layer parses them. */
+function parseHttp(props: Record<string, string>): HttpSinkOptions {
+  const { ctx, problems } = contextOf('a1.sinks.k1', props);
+  ctx.markUsed('type');
+  const opts = httpSinkSpec.parse(ctx);
+  assert.equal(problems.list, [], 'no config problems');
+  return opts;
+}
+
+// The thread's module is found differently from the sources, the JS build and Bun's compiled binary:
+// quick mode with --http must deliver every line through it under each runtime, with no fallback.
+for (const runtime of ['node', 'bun', 'deno', 'binary'] as const) {
+  test(`--watch --http delivers every line through the encoder thread under ${runtime}`, async () => {
+    assert.ok(runtimeAvailable(runtime), `${runtime} is not installed/built (npm ci; npm run build)`);
+    const { dir, cleanup } = tempDir();
+    const logs = join(dir, 'logs');
+    mkdirSync(logs);
+    const n = 5000;
+    writeFileSync(join(logs, 'app.log'), Array.from({ length: n }, (_, i) => `line "${i}" \\ ${'x'.repeat(i % 90)}\n`).join(''));
+    const rec = new Receiver();
+    const port = await rec.listen();
+    const cli = startCli(['--watch', logs, '--from-beginning', '--data-dir', join(dir, 'state'), '--http', `http://127.0.0.1:${port}/`], { runtime });
+    try {
+      await until(() => `${rec.bodies.length} of ${n} lines arrived; stderr:\n${cli.stderr}`, () => rec.bodies.length >= n, 60_000);
+      const want = Array.from({ length: n }, (_, i) => `line "${i}" \\ ${'x'.repeat(i % 90)}`);
+      assert.equal([...rec.bodies].sort(), [...want].sort(), 'every line once, byte for byte');
+      assert.not.match(cli.stderr, /encoder thread/, 'the thread started (no fallback to the event loop)');
+      cli.kill('SIGTERM');
+      const { code } = await cli.exited;
+      assert.is(code, 0, cli.stderr);
+    } finally {
+      cli.kill('SIGKILL');
+      await rec.close();
+      cleanup();
+    }
+  });
+}
+
+test.run();
