@@ -59,7 +59,16 @@ export function buildWatchConfig(a: WatchArgs): AgentConfig {
     `${p}.channels.ch.dataDirs = ${esc(join(dataDir, 'channel', 'data'))}`,
   );
   if (a.http) {
-    lines.push(`${p}.sinks.out.type = http`, `${p}.sinks.out.endpoint = ${esc(a.http)}`, `${p}.sinks.out.format = ndjson`, `${p}.sinks.out.batchSize = 1000`);
+    lines.push(
+      `${p}.sinks.out.type = http`,
+      `${p}.sinks.out.endpoint = ${esc(a.http)}`,
+      `${p}.sinks.out.format = ndjson`,
+      // Four batches on their way at once: one request's round trip and the receiver's work overlap the
+      // encoding of the next (one at a time, the sink waited on each and fell behind the source; BENCHMARKS.md).
+      // Lines keep their order within a batch, not across batches: a config with concurrency = 1 keeps it.
+      `${p}.sinks.out.batchSize = 2000`,
+      `${p}.sinks.out.concurrency = 4`,
+    );
   } else {
     lines.push(`${p}.sinks.out.type = logger`, `${p}.sinks.out.format = text`);
   }
