@@ -24,8 +24,15 @@ import type { EncodedChunk } from './encode.ts';
 
 export interface EncodeRequest {
   id: number;
-  /** The entries of the take, back to back, as the file channel stores them (handed over; they come back in the reply). */
-  entries: Uint8Array<ArrayBuffer>;
+  /**
+   * The entries of the take, back to back, as the file channel stores them,
+   * in the first `length` bytes (handed over; they come back in the reply).
+   * Messages carry bare ArrayBuffers, never typed-array views: Deno clones a
+   * view byte by byte even when its buffer is transferred (37 ms for 440 KB,
+   * against 0.3 ms for the buffer alone).
+   */
+  entries: ArrayBuffer;
+  length: number;
   /** Body buffers the sink is done with, for the thread to reuse. */
   returned: ArrayBuffer[];
   count: number;
@@ -36,7 +43,7 @@ export interface EncodeRequest {
 }
 
 export type EncodeReply =
-  | { id: number; entries: ArrayBuffer; chunks: { body: Uint8Array<ArrayBuffer>; first: number; count: number }[]; error?: undefined }
+  | { id: number; entries: ArrayBuffer; chunks: { body: ArrayBuffer; length: number; first: number; count: number }[]; error?: undefined }
   | { id: number; entries: ArrayBuffer; error: string; chunks?: undefined };
 
 /** Transferable buffers kept for reuse: a few, each taken whole for anything that fits. */
@@ -137,7 +144,7 @@ export class EncodeThread {
     const id = this.nextId++;
     const returned = this.returned;
     this.returned = [];
-    const req: EncodeRequest = { id, entries, returned, count, format, maxBytes, gzipLevel };
+    const req: EncodeRequest = { id, entries: entries.buffer, length: bytes, returned, count, format, maxBytes, gzipLevel };
     return new Promise<EncodedChunk[]>((resolve, reject) => {
       // an awaited answer keeps the process alive; an idle thread does not (see start)
       if (this.pending.size === 0) worker.ref();
@@ -182,7 +189,7 @@ export class EncodeThread {
       p.reject(new EncodeThreadError(`the encoder thread could not encode a batch: ${m.error}`));
       return;
     }
-    p.resolve(m.chunks.map((c) => ({ body: Buffer.from(c.body.buffer, c.body.byteOffset, c.body.byteLength), first: c.first, count: c.count })));
+    p.resolve(m.chunks.map((c) => ({ body: Buffer.from(c.body, 0, c.length), first: c.first, count: c.count })));
   }
 
   private fail(message: string, cause?: unknown): EncodeThreadError {

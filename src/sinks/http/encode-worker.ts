@@ -17,21 +17,20 @@ const bodies = new BufferPool();
 
 port.on('message', (m: EncodeRequest) => {
   for (const b of m.returned) bodies.give(b);
-  const give = [m.entries.buffer];
   try {
-    const entries = Buffer.from(m.entries.buffer, m.entries.byteOffset, m.entries.byteLength);
-    const chunks = encodeRuns([{ buf: entries, from: 0, to: entries.byteLength, count: m.count }], m.format, m.maxBytes, scratch);
+    const entries = Buffer.from(m.entries, 0, m.length);
+    const chunks = encodeRuns([{ buf: entries, from: 0, to: m.length, count: m.count }], m.format, m.maxBytes, scratch);
     // each body leaves the reused output buffer for memory that the reply hands over without a copy
     const out = chunks.map((c) => {
       const bytes = m.gzipLevel > 0 ? gzipSync(c.body, { level: m.gzipLevel }) : c.body;
       const body = bodies.take(bytes.byteLength);
       body.set(bytes);
-      return { body, first: c.first, count: c.count };
+      return { body: body.buffer, length: bytes.byteLength, first: c.first, count: c.count };
     });
-    const reply: EncodeReply = { id: m.id, chunks: out, entries: m.entries.buffer };
-    port.postMessage(reply, [...give, ...out.map((c) => c.body.buffer)]);
+    const reply: EncodeReply = { id: m.id, chunks: out, entries: m.entries };
+    port.postMessage(reply, [m.entries, ...out.map((c) => c.body)]);
   } catch (err) {
-    const reply: EncodeReply = { id: m.id, error: (err as Error).message, entries: m.entries.buffer };
-    port.postMessage(reply, give);
+    const reply: EncodeReply = { id: m.id, error: (err as Error).message, entries: m.entries };
+    port.postMessage(reply, [m.entries]);
   }
 });
