@@ -1,6 +1,12 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // The npm bin. It runs the CLI in this same process (no child: signals and
 // kill -9 reach the agent itself).
+//
+// --max-semi-space-size=4 (MB): V8 lets the young generation grow to 16 MB per
+// semi-space, and at full speed the agent's did, for ~22 MB of resident memory
+// it does not need: what the agent allocates per line dies young, and at 4 MB
+// the throughput measured the same (BENCHMARKS.md). A heap flag only counts at
+// start, so it is here and in `npm start`, not set from inside.
 //
 // dist/js/cli.mjs is the sources compiled into one JS file (`npm run build:js`,
 // which `npm ci` runs through `prepare`). Plain node loads it with no

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { until } from './poll.ts';
@@ -8,11 +8,14 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export type Runtime = 'node' | 'bun' | 'deno' | 'binary';
 
+export const NODE_FLAGS = readFileSync(join(ROOT, 'bin', 'flume-tail.js'), 'utf8').split('\n', 1)[0].split(/\s+/).filter((w) => w.startsWith('--'));
+
 /** The command line that runs the CLI under a runtime, exactly as a user would type it. */
 export function cliCommand(runtime: Runtime): string[] {
   switch (runtime) {
     case 'node':
-      return [process.execPath, join(ROOT, 'bin', 'flume-tail.js')];
+      // with the node flags of the bin's first line (`#!/usr/bin/env -S node …`), as its shebang runs it
+      return [process.execPath, ...NODE_FLAGS, join(ROOT, 'bin', 'flume-tail.js')];
     case 'bun':
       return [join(ROOT, 'node_modules', '.bin', 'bun'), join(ROOT, 'src', 'cli.ts')];
     case 'deno':
