@@ -7,7 +7,8 @@
 // put and take commit fsync'ed, group commit) in the same temp dir. Either
 // channel is drained by the real null sink under its SinkRunner (batches of
 // 1000), as an agent runs it. BENCH_IN_FLIGHT=n sets the
-// source's puts in flight (default 4; 2–16 measured the same within noise).
+// source's puts in flight (default 4; 2–16 measured the same within noise);
+// BENCH_CPU_PROF=DIR writes the source process's CPU profile (--cpu-prof) there.
 // The source runs in a child process of its own, so its peak RSS (VmHWM) is
 // the source's and the channel's alone, not the file generator's; the floor is
 // the median of three runs in this process.
@@ -25,6 +26,7 @@ import { NullSink } from '../src/sinks/null.ts';
 import { ReplicatingSelector } from '../src/selectors/replicating.ts';
 import { TaildirSource } from '../src/sources/taildir/source.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from '../src/sources/taildir/spec.ts';
+import { NODE_FLAGS } from '../test/helpers/cli.ts';
 
 const args = process.argv.slice(2);
 const LINES = Number(args.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
@@ -119,7 +121,9 @@ if (CHILD) {
     makeFile();
     const bytes = statSync(file).size;
     floor(); // warm the page cache
-    const out = execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename, String(LINES), '--channel', CHANNEL, '--child', dir], { encoding: 'utf8', env: process.env });
+    // with the agent's own node flags (the bin's shebang), so its RSS is what the agent's would be
+    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const out = execFileSync(process.execPath, [...NODE_FLAGS, ...prof, '--import', 'tsx', import.meta.filename, String(LINES), '--channel', CHANNEL, '--child', dir], { encoding: 'utf8', env: process.env });
     const s = JSON.parse(out.trim().split('\n').pop()!) as { lines: number; ms: number; baseMb: number; peakMb: number };
     const floors = [floor(), floor(), floor()].sort((a, b) => a.ms - b.ms);
     const f = floors[1];
