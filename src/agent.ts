@@ -46,7 +46,8 @@ export class Agent {
     }
     const built = new Map<string, Sink>();
     for (const k of config.sinks) {
-      const sink = k.spec.create(k.options, { name: k.name, log: log.child(`sink ${k.name}`), out: opts.out });
+      const rawTakes = this.channels.get(k.channel)?.rawTakes === true;
+      const sink = k.spec.create(k.options, { name: k.name, log: log.child(`sink ${k.name}`), out: opts.out, rawTakes });
       built.set(k.name, sink);
       this.sinks.push(sink);
     }

@@ -122,6 +122,28 @@ test('the HTTP sink falls back to the event loop when its thread fails: the batc
   }
 });
 
+test('with a channel whose takes are records, the sink starts its thread when it starts, not at the first batch', async () => {
+  const { dir, cleanup } = tempDir();
+  const broken = join(dir, 'broken-worker.mjs');
+  writeFileSync(broken, 'throw new Error("boom at load");\n');
+  const opts = { ...parseHttp({ type: 'http', endpoint: 'http://127.0.0.1:9/', format: 'ndjson' }), encodeThreadModule: new URL(`file://${broken}`) };
+  const log = new Logger({ write: () => {} });
+  const encoder = (k: ReturnType<typeof httpSinkSpec.create>): string => (k.counters.details?.() as { encoder: string }).encoder;
+  const eager = httpSinkSpec.create(opts, { name: 'k1', log, out: { write: () => {} }, rawTakes: true });
+  const lazy = httpSinkSpec.create(opts, { name: 'k2', log, out: { write: () => {} }, rawTakes: false });
+  await eager.start();
+  await lazy.start();
+  try {
+    // the broken module only fails once a thread tries to load it: no batch was delivered to either sink
+    await until('the eager sink\'s thread to have tried (and failed) to start', () => encoder(eager) === 'event loop', 10_000);
+    assert.is(encoder(lazy), 'thread', 'the lazy sink has not started a thread');
+  } finally {
+    await eager.stop();
+    await lazy.stop();
+    cleanup();
+  }
+});
+
 /** The sink's options as the config layer parses them. */
 function parseHttp(props: Record<string, string>): HttpSinkOptions {
   const { ctx, problems } = contextOf('a1.sinks.k1', props);

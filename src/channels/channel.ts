@@ -24,6 +24,8 @@ export interface Channel extends Lifecycle {
   readonly counters: CounterGroup;
   /** Resolves when the channel may have new events (or after `ms`), so runners do not spin. */
   waitForEvents?(ms: number): Promise<void>;
+  /** Its takes carry their records (`Taken.raw`): a sink that encodes from them may get ready for that when it starts. */
+  readonly rawTakes?: boolean;
 }
 
 export interface Taken {

@@ -33,6 +33,8 @@ export interface SinkDeps {
   log: Logger;
   /** Where the logger sink prints events (stdout unless the dashboard redirects it). */
   out: { write(text: string): void };
+  /** The sink's channel hands out takes as records (`Channel.rawTakes`). */
+  rawTakes?: boolean;
 }
 
 export interface SinkSpec<O extends { batchSize: number } = { batchSize: number }> {

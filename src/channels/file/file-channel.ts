@@ -111,6 +111,7 @@ class Signal {
 
 export class FileChannel implements Channel {
   readonly name: string;
+  readonly rawTakes = true;
   readonly counters: CounterGroup;
   readonly checkpointDir: string;
   readonly dataDirs: readonly string[];

@@ -121,14 +121,25 @@ export class EncodeThread {
     return this.failed;
   }
 
-  encode(runs: readonly EntryRun[], format: 'ndjson' | 'json', maxBytes: number, gzipLevel: number): Promise<EncodedChunk[]> {
-    if (this.failed) return Promise.reject(this.failed);
-    let worker: Worker;
+  /** Starts the thread now rather than at the first `encode`; a failure shows as `failure`. */
+  prepare(): void {
+    this.running();
+  }
+
+  /** The thread, started if need be; undefined once it failed. */
+  private running(): Worker | undefined {
+    if (this.failed) return undefined;
     try {
-      worker = this.worker ?? this.start();
+      return this.worker ?? this.start();
     } catch (err) {
-      return Promise.reject(this.fail(`the encoder thread did not start: ${(err as Error).message}`, err));
+      this.fail(`the encoder thread did not start: ${(err as Error).message}`, err);
+      return undefined;
     }
+  }
+
+  encode(runs: readonly EntryRun[], format: 'ndjson' | 'json', maxBytes: number, gzipLevel: number): Promise<EncodedChunk[]> {
+    const worker = this.running();
+    if (!worker) return Promise.reject(this.failed);
     let bytes = 0;
     let count = 0;
     for (const r of runs) {

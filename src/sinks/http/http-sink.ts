@@ -77,8 +77,12 @@ export class HttpSink implements Sink {
   /** Encodes takes of the file channel off the event loop (encodeThread = true), until it fails. */
   private thread?: EncodeThread;
 
-  constructor(readonly name: string, private readonly opts: HttpSinkOptions, deps: Pick<SinkDeps, 'log'>) {
+  /** The channel's takes come as records, so the encoder thread will be used: it is started with the sink. */
+  private readonly rawTakes: boolean;
+
+  constructor(readonly name: string, private readonly opts: HttpSinkOptions, deps: Pick<SinkDeps, 'log' | 'rawTakes'>) {
     this.log = deps.log;
+    this.rawTakes = deps.rawTakes === true;
     this.counters = new CounterGroup('SINK', name, 'http', [...SINK_COUNTERS, ...HTTP_SINK_COUNTERS]);
     this.policy = new StatusPolicy(opts.policy);
     this.backoff = new Backoff({ initialMs: opts.initialBackoffMs, maxMs: opts.maxBackoffMs, random: opts.random });
@@ -136,7 +140,11 @@ export class HttpSink implements Sink {
       },
       this.counters,
     );
-    if (this.opts.encodeThread && this.opts.format !== 'text') this.thread = new EncodeThread(this.opts.encodeThreadModule);
+    if (this.opts.encodeThread && this.opts.format !== 'text') {
+      this.thread = new EncodeThread(this.opts.encodeThreadModule);
+      // booting a thread takes tens of ms: overlap it with the agent's own start, not the first delivery
+      if (this.rawTakes) this.thread.prepare();
+    }
     this.running = true;
     this.counters.startTime = Date.now();
     this.counters.stopTime = 0;
@@ -167,15 +175,15 @@ export class HttpSink implements Sink {
     const format = this.opts.format;
     if (format === 'text') return this.deliver(events());
     const thread = this.thread;
-    if (thread && !thread.failure) {
+    if (thread) {
       let chunks: EncodedChunk[] | undefined;
+      let err: unknown;
+      const level = this.opts.compression === 'gzip' ? this.opts.compressionLevel : 0;
       try {
-        const level = this.opts.compression === 'gzip' ? this.opts.compressionLevel : 0;
         chunks = (await thread.encode(runs, format, this.opts.maxBatchBytes, level)).map((c) => ({ ...c, compressed: level > 0 }));
-      } catch (err) {
-        if (!(err instanceof EncodeThreadError)) throw err;
-        // the batch is not lost: it is encoded here instead, as every later one if the thread is gone
-        this.log.rateLimited('warn', `${this.name}:encode-thread`, `${err.message}; encoding on the event loop${thread.failure ? ' from now on' : ''}`);
+      } catch (e) {
+        if (!(e instanceof EncodeThreadError)) throw e;
+        err = e;
       }
       if (chunks) {
         try {
@@ -184,6 +192,13 @@ export class HttpSink implements Sink {
           // every request of this delivery has ended: the thread may reuse the bodies' memory
           thread.release(chunks);
         }
+      }
+      // the batch is not lost: it is encoded here instead, and so is every later one once the thread is gone
+      if (thread.failure && this.thread === thread) {
+        this.thread = undefined;
+        this.log.warn(`${thread.failure.message}; encoding on the event loop from now on`);
+      } else if (!thread.failure) {
+        this.log.rateLimited('warn', `${this.name}:encode-thread`, `${(err as Error).message}; this batch is encoded on the event loop`);
       }
     }
     return this.encodeAndSend(events, (scratch) => encodeRuns(runs, format, this.opts.maxBatchBytes, scratch));
