@@ -380,6 +380,10 @@ async function main(): Promise<void> {
         const rp = CASES.has('replay') ? await replay(rt, remote, work) : { fileMB: Number.NaN, lines: 0, fillSeconds: Number.NaN, replayLogMs: Number.NaN, toReplayLineSeconds: Number.NaN, toFirstDeliverySeconds: Number.NaN, toAllDeliveredSeconds: Number.NaN, missing: 0, peakRssMB: Number.NaN, replayLine: '' };
         console.log(`  replay (fill stopped by ${REPLAY_STOP === 'kill' ? 'kill -9' : 'SIGTERM'}) ${fmt(rp.fileMB)} MB (${fmt(rp.lines)} lines; fill took ${fmt(rp.fillSeconds, 1)} s): replay line after ${fmt(rp.toReplayLineSeconds, 2)} s, first delivery ${fmt(rp.toFirstDeliverySeconds, 2)} s, all delivered ${fmt(rp.toAllDeliveredSeconds, 2)} s; missing ${rp.missing}\n    ${rp.replayLine}`);
         const gbScale = 1 / (rp.fileMB / 1024);
+        // To scale this replay to 1 GB, only what grows with the backlog is multiplied: the start before
+        // recovery (process start, module loading) is paid once whatever the size.
+        const fixedStart = Math.max(0, rp.toReplayLineSeconds - (rp.replayLogMs ?? 0) / 1000);
+        const replay1GB = fixedStart + (rp.toAllDeliveredSeconds - fixedStart) * gbScale;
         const r: Record<string, unknown> = { runtime: rt, throughput: tp, live20k: l20, live100k: l100, replay: rp };
         const rows: [string, string, string, string][] = [
           ['end-to-end lines/s', fmt(tp.linesPerSec), `${fmt(tp.linesPerSec / readSplit.linesPerSec, 3)} of read+split, ${fmt(tp.linesPerSec / appendFsync.linesPerSec, 3)} of append+fsync, ${fmt(tp.linesPerSec / rec.linesPerSec, 3)} of receiver`, verdict(tp.linesPerSec, TARGET.linesPerSec, false)],
@@ -390,7 +394,7 @@ async function main(): Promise<void> {
           ['p50 / p99 ms @100k/s', `${fmt(l100.p50, 2)} / ${fmt(l100.p99, 2)}`, '', verdict(l100.p99, TARGET.p99At100k, true)],
           // recovery alone: the agent's own "replayed N MB in M ms" line, per GB of channel log
           ['replay (recovery) of the channel log, s/GB', fmt(replayPerGb(rp), 2), rp.replayLine.replace(/:.*$/, ''), verdict(replayPerGb(rp), TARGET.replay1GBSec, true)],
-          [`replay ${fmt(rp.fileMB)} MB → all delivered s`, fmt(rp.toAllDeliveredSeconds, 2), `replay log line ${fmt(rp.toReplayLineSeconds, 2)} s; ×${fmt(gbScale, 1)} for 1 GB ≈ ${fmt(rp.toAllDeliveredSeconds * gbScale, 1)} s`, verdict(rp.toAllDeliveredSeconds * gbScale, TARGET.replay1GBSec, true) + (gbScale > 1.01 ? ' (extrapolated)' : '')],
+          [`replay ${fmt(rp.fileMB)} MB → all delivered s`, fmt(rp.toAllDeliveredSeconds, 2), `replay log line ${fmt(rp.toReplayLineSeconds, 2)} s; for 1 GB ≈ ${fmt(fixedStart, 2)} s start + ${fmt(rp.toAllDeliveredSeconds - fixedStart, 2)} s × ${fmt(gbScale, 1)} = ${fmt(replay1GB, 1)} s`, verdict(replay1GB, TARGET.replay1GBSec, true) + (gbScale > 1.01 ? ' (extrapolated)' : '')],
         ];
         console.log(`\n  ${rt.padEnd(8)} ${'figure'.padEnd(38)} ${'value'.padStart(16)}  ${'ratio to floor'.padEnd(70)} target`);
         for (const [a, b, c, d] of rows) console.log(`           ${a.padEnd(38)} ${b.padStart(16)}  ${c.padEnd(70)} ${d}`);
