@@ -19,7 +19,8 @@ export function cliCommand(runtime: Runtime): string[] {
     case 'bun':
       return [join(ROOT, 'node_modules', '.bin', 'bun'), join(ROOT, 'src', 'cli.ts')];
     case 'deno':
-      return [join(ROOT, 'node_modules', '.bin', 'deno'), 'run', '-A', '--quiet', join(ROOT, 'src', 'cli.ts')];
+      // the README's command: V8 takes the same young-generation flag as Node's (see bin/flume-tail.js)
+      return [join(ROOT, 'node_modules', '.bin', 'deno'), 'run', '-A', '--quiet', `--v8-flags=${NODE_FLAGS.join(',')}`, join(ROOT, 'src', 'cli.ts')];
     case 'binary':
       return [join(ROOT, 'dist', 'flume-tail')];
   }
