@@ -205,18 +205,8 @@ export class CountingReceiver {
   /** A line not in the bench's own shape: searched for `seq=`, or parsed when its body is base64. */
   private scanLine(b: Buffer, start: number, end: number, now: number): void {
     const line = b.subarray(start, end);
-    if (line.indexOf(B64) !== -1) {
-      this.scanJson(line, now);
-      return;
-    }
-    const i = line.indexOf(SEQ);
-    const seq = i === -1 ? -1 : parseDigits(line, i + 4, 10);
-    if (seq < 0) {
-      this.s.other++;
-      return;
-    }
-    const t = line.indexOf(T, i + 14) === i + 14 ? parseDigits(line, i + 17, 16) : 0;
-    this.record(seq, t, now, false);
+    if (line.indexOf(B64) !== -1) this.scanJson(line, now);
+    else this.recordFrom(line, now, false);
   }
 
   private scanJson(b: Buffer, now: number): void {
@@ -224,16 +214,21 @@ export class CountingReceiver {
       if (!line) continue;
       const o = JSON.parse(line) as { headers?: Record<string, string>; body?: string; body_base64?: string };
       const raw = o.body_base64 !== undefined ? Buffer.from(o.body_base64, 'base64') : Buffer.from(o.body ?? '', 'utf8');
-      const i = raw.indexOf(SEQ);
-      const seq = i === -1 ? -1 : parseDigits(raw, i + 4, 10);
-      if (seq < 0) {
-        this.s.other++;
-        continue;
-      }
-      const t = raw.indexOf(T, i + 14) === i + 14 ? parseDigits(raw, i + 17, 16) : 0;
       const file = o.headers?.file ?? '';
-      this.record(seq, t, now, this.copyPattern ? this.copyPattern.test(file) : false);
+      this.recordFrom(raw, now, this.copyPattern ? this.copyPattern.test(file) : false);
     }
+  }
+
+  /** Records the `seq=` (and `t=`) found in a line's bytes, or counts the line as one without a seq. */
+  private recordFrom(raw: Buffer, now: number, fromCopy: boolean): void {
+    const i = raw.indexOf(SEQ);
+    const seq = i === -1 ? -1 : parseDigits(raw, i + 4, 10);
+    if (seq < 0) {
+      this.s.other++;
+      return;
+    }
+    const t = raw.indexOf(T, i + 14) === i + 14 ? parseDigits(raw, i + 17, 16) : 0;
+    this.record(seq, t, now, fromCopy);
   }
 
   private wake(): void {
