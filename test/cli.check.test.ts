@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli } from './helpers/cli.ts';
+import { ROOT, runCli } from './helpers/cli.ts';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { VERSION } from '../src/version.ts';
 import { readFileSync } from 'node:fs';
 
@@ -44,6 +46,14 @@ test('--version matches package.json and --help lists the commands', async () =>
   const h = await runCli(['--help']);
   assert.is(h.code, 0);
   for (const c of ['agent', 'check', 'channel', 'top', '--watch']) assert.ok(h.stdout.includes(c), `help mentions ${c}`);
+});
+
+test('the npm bin runs as a command of its own, with the node flags of its first line', () => {
+  // what an installed `flume-tail` does: the kernel reads `#!/usr/bin/env -S node --max-semi-space-size=4`
+  const bin = join(ROOT, 'bin', 'flume-tail.js');
+  assert.match(readFileSync(bin, 'utf8').split('\n', 1)[0], /^#!\/usr\/bin\/env -S node --max-semi-space-size=4$/);
+  const out = execFileSync(bin, ['--version'], { encoding: 'utf8' });
+  assert.is(out.trim(), VERSION);
 });
 
 test.run();
