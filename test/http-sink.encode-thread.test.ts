@@ -9,7 +9,8 @@ import { Logger } from '../src/core/log.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
 import { encodePutBatch, PUT_FIRST_ENTRY, spanEntries, type EntryRun } from '../src/channels/file/framing.ts';
 import { encodeRuns } from '../src/sinks/http/encode.ts';
-import { EncodeThread, EncodeThreadError } from '../src/sinks/http/encode-thread.ts';
+import { BufferPool, EncodeThread, EncodeThreadError } from '../src/sinks/http/encode-thread.ts';
+import { DeliveryError } from '../src/core/errors.ts';
 import { httpSinkSpec, type HttpSinkOptions } from '../src/sinks/http/spec.ts';
 import { contextOf } from './helpers/context.ts';
 import { runtimeAvailable, startCli } from './helpers/cli.ts';
@@ -142,6 +143,46 @@ test('with a channel whose takes are records, the sink starts its thread when it
     await lazy.stop();
     cleanup();
   }
+});
+
+test('stopping the sink while the thread holds a batch gives the batch back to the channel, without a warning', async () => {
+  const { dir, cleanup } = tempDir();
+  // a thread that takes batches and never answers: the batch is in its hands when the sink stops
+  const silent = join(dir, 'silent-worker.mjs');
+  writeFileSync(silent, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => {});\n");
+  const logged: string[] = [];
+  const opts = { ...parseHttp({ type: 'http', endpoint: 'http://127.0.0.1:9/', format: 'ndjson' }), encodeThreadModule: new URL(`file://${silent}`) };
+  const sink = httpSinkSpec.create(opts, { name: 'k1', log: new Logger({ write: (t: string) => logged.push(t) }), out: { write: () => {} }, rawTakes: true });
+  await sink.start();
+  try {
+    const events = mixed(10);
+    const delivery = sink.deliverRaw!(runsOf(events), () => events).then(() => undefined, (e: unknown) => e);
+    await sink.stop();
+    const err = await delivery;
+    assert.instance(err, DeliveryError);
+    assert.match((err as Error).message, /stopped; the batch stays in the channel/);
+    assert.not.match(logged.join(''), /encoder thread|event loop/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('the buffer pool reuses what fits and keeps no huge buffer', () => {
+  const pool = new BufferPool(2);
+  const a = pool.take(100_000);
+  assert.is(a.byteLength, 100_000);
+  pool.give(a.buffer);
+  const b = pool.take(120_000);
+  assert.is(b.buffer, a.buffer, 'a buffer rounded up for growth is reused by a slightly bigger batch');
+  const huge = pool.take(10 << 20);
+  pool.give(huge.buffer);
+  assert.is.not(pool.take(10 << 20).buffer, huge.buffer, 'a 10 MB buffer is not kept');
+  pool.give(new ArrayBuffer(300_000));
+  pool.give(new ArrayBuffer(300_000));
+  pool.give(new ArrayBuffer(300_000));
+  let kept = 0;
+  for (let i = 0; i < 3; i++) if (pool.take(1).buffer.byteLength === 300_000) kept++;
+  assert.is(kept, 2, 'no more than `keep` buffers');
 });
 
 /** The sink's options as the config layer parses them. */

@@ -46,6 +46,9 @@ export type EncodeReply =
   | { id: number; entries: ArrayBuffer; chunks: { body: ArrayBuffer; length: number; first: number; count: number }[]; error?: undefined }
   | { id: number; entries: ArrayBuffer; error: string; chunks?: undefined };
 
+/** Buffers larger than this are not kept: one huge event must not pin its memory for good. */
+const MAX_POOLED = 4 << 20;
+
 /** Transferable buffers kept for reuse: a few, each taken whole for anything that fits. */
 export class BufferPool {
   private readonly free: ArrayBuffer[] = [];
@@ -60,7 +63,7 @@ export class BufferPool {
   }
 
   give(b: ArrayBuffer): void {
-    if (b.byteLength > 0 && this.free.length < this.keep) this.free.push(b);
+    if (b.byteLength > 0 && b.byteLength <= MAX_POOLED && this.free.length < this.keep) this.free.push(b);
   }
 }
 

@@ -183,6 +183,8 @@ export class HttpSink implements Sink {
         chunks = (await thread.encode(runs, format, this.opts.maxBatchBytes, level)).map((c) => ({ ...c, compressed: level > 0 }));
       } catch (e) {
         if (!(e instanceof EncodeThreadError)) throw e;
+        // the thread was closed by stop(): the batch goes back to the channel, as any other in flight
+        if (!this.running) throw new DeliveryError(this.name, 'the sink is stopped; the batch stays in the channel');
         err = e;
       }
       if (chunks) {
