@@ -1,4 +1,4 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, linkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -27,6 +27,38 @@ test('appends written every few ms are each read at once, not after the idle sle
     // with only the directory watch, appends 2-5 ms apart wait up to the 5 s idle sleep
     assert.ok(worst < 1000, `slowest append took ${worst.toFixed(1)} ms to be read`);
     assert.equal(proc.bodies(), Array.from({ length: 41 }, (_, i) => `line ${i}`));
+  } finally {
+    await source.stop();
+    cleanup();
+  }
+});
+
+test('an append no watch reports is read after a short sleep while the file is hot, not after the idle sleep', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  mkdirSync(join(dir, 'logs'));
+  mkdirSync(join(dir, 'elsewhere'));
+  const live = join(dir, 'logs', 'app.log');
+  const link = join(dir, 'elsewhere', 'app.log');
+  const { source } = buildSource({ filegroups: 'g', 'filegroups.g': join(dir, 'logs', 'app\\.log'), backoffSleepIncrement: 5000, maxBackoffSleep: 5000, writePosInterval: 1000 }, proc, dir);
+  // The watch on the file itself is off (as when inotify has no watches left, or a runtime drops an event), and
+  // appends go through a hard link in another directory, which the directory watch does not see: no event at all.
+  (source as unknown as { watchOpen: () => void }).watchOpen = () => undefined;
+  try {
+    writeFileSync(live, 'line 0\n');
+    linkSync(live, link);
+    await source.start();
+    await until('first line', () => proc.events.length === 1);
+    const lags: number[] = [];
+    for (let i = 1; i <= 5; i++) {
+      const t0 = performance.now();
+      appendFileSync(link, `line ${i}\n`);
+      await until(`line ${i}`, () => proc.events.length === i + 1, 8000, 2);
+      lags.push(performance.now() - t0);
+    }
+    // without the short sleeps of a hot file, each waited out the 5 s idle sleep
+    assert.ok(Math.max(...lags) < 1000, `appends took ${lags.map((l) => l.toFixed(0)).join(', ')} ms to be read`);
+    assert.equal(proc.bodies(), Array.from({ length: 6 }, (_, i) => `line ${i}`));
   } finally {
     await source.stop();
     cleanup();
