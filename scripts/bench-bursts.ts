@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/net.ts';
 import { counter, getMetrics, startAgent, stopAgent, type Runtime } from './lib/agent.ts';
-import { AccessLines, nowMicros } from './lib/loggen.ts';
+import { AccessLines, nowMicros, writeAtRate } from './lib/loggen.ts';
 import { RemoteReceiver } from './lib/receiver-child.ts';
 
 function arg(name: string, dflt: string): string {
@@ -44,19 +44,8 @@ try {
   let seq = 1;
   for (let b = 0; b < BURSTS; b++) {
     await remote.reset(true);
-    const first = seq;
     const total = RATE * BURST_S;
-    const t0 = performance.now();
-    while (seq < first + total) {
-      const due = Math.min(first + total, first + Math.floor((RATE * (performance.now() - t0)) / 1000)) - seq;
-      if (due > 0) {
-        const t = nowMicros();
-        let chunk = '';
-        for (let i = 0; i < due; i++) chunk += gen.line(seq++, t);
-        writeSync(fd, chunk);
-      }
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    seq = await writeAtRate(fd, gen, seq, total, RATE);
     // the agent's counts include the warm-up line 0: all of this burst is in once they reach `seq`
     const tEnd = performance.now();
     const timeline: string[] = [];

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { runtimeAvailable } from '../test/helpers/cli.ts';
 import { freePort } from '../test/helpers/net.ts';
 import { getMetrics, counter, ROOT, startAgent, stopAgent, type Cli, type Runtime } from './lib/agent.ts';
-import { AccessLines, nowMicros, writeLogFile } from './lib/loggen.ts';
+import { AccessLines, nowMicros, writeAtRate, writeLogFile } from './lib/loggen.ts';
 import { ProcWatch, sampleProc } from './lib/proc.ts';
 import { topSelfTime, type SelfTime } from './lib/profile.ts';
 import { CountingReceiver } from './lib/receiver.ts';
@@ -239,19 +239,8 @@ async function live(rt: Runtime, remote: RemoteReceiver, work: string, rate: num
     writeSync(fd, gen.line(0, nowMicros()));
     await remote.waitForDistinct(1, 60_000);
     await remote.reset(true);
-    let seq = 1;
-    const t0 = performance.now();
     const total = Math.round(rate * seconds);
-    while (seq <= total) {
-      const due = Math.min(total, Math.floor((rate * (performance.now() - t0)) / 1000)) - (seq - 1);
-      if (due > 0) {
-        const t = nowMicros();
-        let chunk = '';
-        for (let i = 0; i < due; i++) chunk += gen.line(seq++, t);
-        writeSync(fd, chunk);
-      }
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    await writeAtRate(fd, gen, 1, total, rate);
     await remote.waitForDistinct(total, 60_000);
     const st = await remote.stats();
     const missing = await remote.countMissing(1, total + 1);

@@ -69,3 +69,24 @@ export function parseDigits(b: Uint8Array, i: number, n: number): number {
   }
   return v;
 }
+
+/**
+ * A live writer: appends `count` sequenced lines from `first` to `fd` at
+ * `rate` lines/s, each 1 ms tick writing what is due in one write, every
+ * line stamped with the time of its write. Resolves with the next seq.
+ */
+export async function writeAtRate(fd: number, gen: AccessLines, first: number, count: number, rate: number): Promise<number> {
+  let seq = first;
+  const t0 = performance.now();
+  while (seq < first + count) {
+    const due = Math.min(first + count, first + Math.floor((rate * (performance.now() - t0)) / 1000)) - seq;
+    if (due > 0) {
+      const t = nowMicros();
+      let chunk = '';
+      for (let i = 0; i < due; i++) chunk += gen.line(seq++, t);
+      writeSync(fd, chunk);
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return seq;
+}
