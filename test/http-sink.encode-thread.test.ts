@@ -4,6 +4,7 @@ import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { Logger } from '../src/core/log.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
@@ -89,8 +90,6 @@ test('a thread that cannot start fails every call with EncodeThreadError and say
 
 test('the HTTP sink falls back to the event loop when its thread fails: the batch is delivered, the fallback logged', async () => {
   const { dir, cleanup } = tempDir();
-  const broken = join(dir, 'broken-worker.mjs');
-  writeFileSync(broken, 'throw new Error("boom at load");\n');
   const got: Buffer[] = [];
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
@@ -103,7 +102,7 @@ test('the HTTP sink falls back to the event loop when its thread fails: the batc
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const logged: string[] = [];
   const log = new Logger({ write: (s: string) => logged.push(s) });
-  const opts = { ...parseHttp({ type: 'http', endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, format: 'ndjson' }), encodeThreadModule: new URL(`file://${broken}`) };
+  const opts = withWorker(dir, BROKEN, `http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
   const sink = httpSinkSpec.create(opts, { name: 'k1', log, out: { write: () => {} } });
   await sink.start();
   try {
@@ -125,9 +124,7 @@ test('the HTTP sink falls back to the event loop when its thread fails: the batc
 
 test('with a channel whose takes are records, the sink starts its thread when it starts, not at the first batch', async () => {
   const { dir, cleanup } = tempDir();
-  const broken = join(dir, 'broken-worker.mjs');
-  writeFileSync(broken, 'throw new Error("boom at load");\n');
-  const opts = { ...parseHttp({ type: 'http', endpoint: 'http://127.0.0.1:9/', format: 'ndjson' }), encodeThreadModule: new URL(`file://${broken}`) };
+  const opts = withWorker(dir, BROKEN);
   const log = new Logger({ write: () => {} });
   const encoder = (k: ReturnType<typeof httpSinkSpec.create>): string => (k.counters.details?.() as { encoder: string }).encoder;
   const eager = httpSinkSpec.create(opts, { name: 'k1', log, out: { write: () => {} }, rawTakes: true });
@@ -148,10 +145,8 @@ test('with a channel whose takes are records, the sink starts its thread when it
 test('stopping the sink while the thread holds a batch gives the batch back to the channel, without a warning', async () => {
   const { dir, cleanup } = tempDir();
   // a thread that takes batches and never answers: the batch is in its hands when the sink stops
-  const silent = join(dir, 'silent-worker.mjs');
-  writeFileSync(silent, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => {});\n");
   const logged: string[] = [];
-  const opts = { ...parseHttp({ type: 'http', endpoint: 'http://127.0.0.1:9/', format: 'ndjson' }), encodeThreadModule: new URL(`file://${silent}`) };
+  const opts = withWorker(dir, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => {});\n");
   const sink = httpSinkSpec.create(opts, { name: 'k1', log: new Logger({ write: (t: string) => logged.push(t) }), out: { write: () => {} }, rawTakes: true });
   await sink.start();
   try {
@@ -184,6 +179,16 @@ test('the buffer pool reuses what fits and keeps no huge buffer', () => {
   for (let i = 0; i < 3; i++) if (pool.take(1).buffer.byteLength === 300_000) kept++;
   assert.is(kept, 2, 'no more than `keep` buffers');
 });
+
+/** A worker module that throws as it loads. */
+const BROKEN = 'throw new Error("boom at load");\n';
+
+/** ndjson sink options whose encoder thread runs `code` (a module written into `dir`) instead of the real worker. */
+function withWorker(dir: string, code: string, endpoint = 'http://127.0.0.1:9/'): HttpSinkOptions {
+  const file = join(dir, 'test-worker.mjs');
+  writeFileSync(file, code);
+  return { ...parseHttp({ type: 'http', endpoint, format: 'ndjson' }), encodeThreadModule: pathToFileURL(file) };
+}
 
 /** The sink's options as the config layer parses them. */
 function parseHttp(props: Record<string, string>): HttpSinkOptions {
