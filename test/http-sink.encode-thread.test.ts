@@ -88,7 +88,21 @@ test('a thread that cannot start fails every call with EncodeThreadError and say
   }
 });
 
-test('the HTTP sink falls back to the event loop when its thread fails: the batch is delivered, the fallback logged', async () => {
+/** A worker module that throws as it loads. */
+const BROKEN = 'throw new Error("boom at load");\n';
+
+/** ndjson sink options whose encoder thread runs `code` (a module written into `dir`) instead of the real worker. */
+function withWorker(dir: string, code: string, endpoint = 'http://127.0.0.1:9/'): HttpSinkOptions {
+  const file = join(dir, 'test-worker.mjs');
+  writeFileSync(file, code);
+  return { ...parseHttp({ type: 'http', endpoint, format: 'ndjson' }), encodeThreadModule: pathToFileURL(file) };
+}
+
+const FAILING: [string, string, RegExp][] = [
+  ['fails as it loads', BROKEN, /encoder thread failed: .*boom at load.*encoding on the event loop from now on/],
+  ['dies with a batch in its hands', "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(3));\n", /encoder thread exited \(code 3\).*encoding on the event loop from now on/],
+];
+for (const [what, code, says] of FAILING) test(`the HTTP sink falls back to the event loop when its thread ${what}: every batch delivered, the fallback logged`, async () => {
   const { dir, cleanup } = tempDir();
   const got: Buffer[] = [];
   const server = http.createServer((req, res) => {
@@ -102,7 +116,7 @@ test('the HTTP sink falls back to the event loop when its thread fails: the batc
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const logged: string[] = [];
   const log = new Logger({ write: (s: string) => logged.push(s) });
-  const opts = withWorker(dir, BROKEN, `http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  const opts = withWorker(dir, code, `http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
   const sink = httpSinkSpec.create(opts, { name: 'k1', log, out: { write: () => {} } });
   await sink.start();
   try {
@@ -112,7 +126,7 @@ test('the HTTP sink falls back to the event loop when its thread fails: the batc
     assert.equal(await sink.deliverRaw!(runs, () => events), { rejected: 0 });
     assert.is(got.length, 2);
     assert.ok(got[0].equals(encodeRuns(runs, 'ndjson', 1 << 20)[0].body), 'the body is what the thread would have made');
-    assert.match(logged.join(''), /encoder thread failed: .*boom at load.*encoding on the event loop/);
+    assert.match(logged.join(''), says);
     assert.is((sink.counters.details?.() as { encoder: string }).encoder, 'event loop');
   } finally {
     await sink.stop();
@@ -179,16 +193,6 @@ test('the buffer pool reuses what fits and keeps no huge buffer', () => {
   for (let i = 0; i < 3; i++) if (pool.take(1).buffer.byteLength === 300_000) kept++;
   assert.is(kept, 2, 'no more than `keep` buffers');
 });
-
-/** A worker module that throws as it loads. */
-const BROKEN = 'throw new Error("boom at load");\n';
-
-/** ndjson sink options whose encoder thread runs `code` (a module written into `dir`) instead of the real worker. */
-function withWorker(dir: string, code: string, endpoint = 'http://127.0.0.1:9/'): HttpSinkOptions {
-  const file = join(dir, 'test-worker.mjs');
-  writeFileSync(file, code);
-  return { ...parseHttp({ type: 'http', endpoint, format: 'ndjson' }), encodeThreadModule: pathToFileURL(file) };
-}
 
 /** The sink's options as the config layer parses them. */
 function parseHttp(props: Record<string, string>): HttpSinkOptions {
