@@ -76,6 +76,13 @@ interface Tracked {
   lastRead: number;
   /** may have bytes to read */
   hint: boolean;
+  /**
+   * hinted only by the hot-file poll, not by an event: read only if a stat
+   * shows it grew or changed, so no read is in flight on a quiet file (a
+   * copytruncate that lands during a read at the old offset reads the new
+   * file's bytes there, which come again once the truncation is seen)
+   */
+  recheck: boolean;
   changeSeq: number;
   /** finished: its last bytes were handed out and its descriptor closed; dropped once its batches committed */
   released: boolean;
@@ -237,7 +244,13 @@ export class TaildirSource implements Source {
         const ms = this.failing > 0 ? this.opts.backoffSleepIncrement : hot ? Math.min(HOT_SLEEP_MS * 2 ** (idle - 1), idleMs) : idleMs;
         await this.sleep(ms);
         // after a short sleep, look at recently appended files whether or not a watch said so
-        if (hot) for (const f of this.hotFiles(Date.now())) f.hint = true;
+        if (hot) {
+          for (const f of this.hotFiles(Date.now())) {
+            if (f.hint) continue;
+            f.hint = true;
+            f.recheck = true;
+          }
+        }
         await delay(LINGER_MS);
       }
     }
@@ -379,6 +392,7 @@ export class TaildirSource implements Source {
       lastChange: now,
       lastRead: now,
       hint: true,
+      recheck: false,
       changeSeq: 0,
       released: false,
       headers: EMPTY_HEADERS,
@@ -541,9 +555,14 @@ export class TaildirSource implements Source {
       if (f.reader.fd === null) {
         if (!(await this.ensureOpen(f))) continue;
       } else {
+        const recheck = f.recheck;
+        f.recheck = false;
+        // a poll's hint alone is not a reason to read: only what the stat below (or an event meanwhile) shows
+        if (recheck) f.hint = false;
         // a truncation seen before reading on, so we never read new content at an old offset
         const st = await fstatP(f.reader.fd).catch(() => null);
         if (st) await this.observe(f, st);
+        if (!f.hint) continue;
       }
       let batches = 0;
       while (batches < this.opts.maxBatchCount && !this.stopping && this.failing === 0) {
