@@ -100,10 +100,11 @@ const MAX_IN_FLIGHT = 4;
  */
 const LINGER_MS = 2;
 /**
- * A file appended to within this long is read again after short sleeps
- * (HOT_SLEEP_MS, doubling) even without a change event: watches miss an
- * event now and then (Bun's dropped the last append of about one burst in
- * eight, measured), and a missed append then waited out the whole idle sleep.
+ * A file appended to within this long is looked at again after short sleeps
+ * (HOT_SLEEP_MS, doubling) even without a change event — a stat, and a read
+ * if it changed (see Tracked.recheck): watches miss an event now and then
+ * (Bun's dropped the last append of about one burst in eight, measured), and
+ * a missed append then waited out the whole idle sleep.
  */
 const HOT_MS = 2000;
 const HOT_SLEEP_MS = 10;
