@@ -175,35 +175,39 @@ export class HttpSink implements Sink {
     const format = this.opts.format;
     if (format === 'text') return this.deliver(events());
     const thread = this.thread;
-    if (thread) {
-      let chunks: EncodedChunk[] | undefined;
-      let err: unknown;
-      const level = this.opts.compression === 'gzip' ? this.opts.compressionLevel : 0;
+    const chunks = thread && (await this.encodeOnThread(thread, runs, format));
+    if (thread && chunks) {
       try {
-        chunks = (await thread.encode(runs, format, this.opts.maxBatchBytes, level)).map((c) => ({ ...c, compressed: level > 0 }));
-      } catch (e) {
-        if (!(e instanceof EncodeThreadError)) throw e;
-        // the thread was closed by stop(): the batch goes back to the channel, as any other in flight
-        if (!this.running) throw new DeliveryError(this.name, 'the sink is stopped; the batch stays in the channel');
-        err = e;
+        return { rejected: chunks.length ? await this.send(events, chunks) : 0 };
+      } finally {
+        // every request of this delivery has ended: the thread may reuse the bodies' memory
+        thread.release(chunks);
       }
-      if (chunks) {
-        try {
-          return { rejected: chunks.length ? await this.send(events, chunks) : 0 };
-        } finally {
-          // every request of this delivery has ended: the thread may reuse the bodies' memory
-          thread.release(chunks);
-        }
-      }
-      // the batch is not lost: it is encoded here instead, and so is every later one once the thread is gone
+    }
+    return this.encodeAndSend(events, (scratch) => encodeRuns(runs, format, this.opts.maxBatchBytes, scratch));
+  }
+
+  /**
+   * The take's bodies from the encoder thread, or undefined when it could not
+   * make them: the batch is not lost, the caller encodes it on the event loop,
+   * and so is every later one once the thread is gone (logged once).
+   */
+  private async encodeOnThread(thread: EncodeThread, runs: readonly EntryRun[], format: 'ndjson' | 'json'): Promise<EncodedChunk[] | undefined> {
+    const level = this.opts.compression === 'gzip' ? this.opts.compressionLevel : 0;
+    try {
+      return (await thread.encode(runs, format, this.opts.maxBatchBytes, level)).map((c) => ({ ...c, compressed: level > 0 }));
+    } catch (err) {
+      if (!(err instanceof EncodeThreadError)) throw err;
+      // the thread was closed by stop(): the batch goes back to the channel, as any other in flight
+      if (!this.running) throw new DeliveryError(this.name, 'the sink is stopped; the batch stays in the channel');
       if (thread.failure && this.thread === thread) {
         this.thread = undefined;
         this.log.warn(`${thread.failure.message}; encoding on the event loop from now on`);
       } else if (!thread.failure) {
-        this.log.rateLimited('warn', `${this.name}:encode-thread`, `${(err as Error).message}; this batch is encoded on the event loop`);
+        this.log.rateLimited('warn', `${this.name}:encode-thread`, `${err.message}; this batch is encoded on the event loop`);
       }
+      return undefined;
     }
-    return this.encodeAndSend(events, (scratch) => encodeRuns(runs, format, this.opts.maxBatchBytes, scratch));
   }
 
   /** Encodes into a scratch buffer of the pool and sends; the scratch goes back once every request ended. */
