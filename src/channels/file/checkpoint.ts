@@ -9,11 +9,11 @@
  * Written atomically: temp file, fsync, rename over, fsync the dir.
  */
 import { readFileSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from './crc32.ts';
 import type { Range } from './framing.ts';
-import { fsyncDirAsync } from './segment.ts';
+import { fsyncDirAsync, writeSynced } from './segment.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -77,17 +77,7 @@ export function encodeCheckpoint(d: CheckpointData): Buffer {
 /** Writes the checkpoint atomically (temp + fsync + rename + dir fsync). */
 export async function writeCheckpoint(dir: string, d: CheckpointData): Promise<void> {
   const tmp = join(dir, `${CHECKPOINT_FILE}.tmp`);
-  const bytes = encodeCheckpoint(d);
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await fh.close();
+  await writeSynced(tmp, encodeCheckpoint(d), 'w');
   await rename(tmp, join(dir, CHECKPOINT_FILE));
   await fsyncDirAsync(dir);
 }

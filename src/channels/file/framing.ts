@@ -268,19 +268,17 @@ function sameBytes(b: Uint8Array, a: number, c: number, n: number): boolean {
 
 /**
  * Decodes entries of a verified Put frame from `b[from, end)` into `out` until
- * it holds `max`. Bodies are views into one copy of the decoded span (the read
- * buffer is reused), or into `b` itself when it is `owned`. Header strings equal to the previous event's (the usual
+ * it holds `max`. Bodies are views into `b`, which the caller keeps unwritten
+ * for as long as the events live (a take's buffers are pinned once decoded,
+ * read-buffers.ts). Header strings equal to the previous event's (the usual
  * case: same host, same file) are reused, not decoded again, and an event whose
  * headers are all the previous event's shares its headers object, frozen (what
  * a take hands out goes to sinks, which only read it). Returns the offset after
  * the last entry decoded.
  */
-export function decodeEntries(b: Buffer, from: number, end: number, max: number, out: EventLike[], owned = false): number {
-  // find how far we go first, so the span is copied once
+export function decodeEntries(b: Buffer, from: number, end: number, max: number, out: EventLike[]): number {
   const { stop } = spanEntries(b, from, end, max - out.length);
   let p: number;
-  // `owned`: `b` is never reused (a record kept in memory by the writer), so bodies may point into it
-  const copy = owned ? b.subarray(from, stop) : Buffer.from(b.subarray(from, stop));
   // previous event's header strings: [byte offset, byte length, string] per slot
   const prevAt: number[] = [];
   const prevLen: number[] = [];
@@ -332,7 +330,7 @@ export function decodeEntries(b: Buffer, from: number, end: number, max: number,
     prevHeaders = h;
     prevCount = hn;
     // a plain Uint8Array view: cheaper to make than a Buffer slice, and bodies are Uint8Array anyway
-    out.push({ headers: h, body: new Uint8Array(copy.buffer, copy.byteOffset + q - from, entryEnd - q) });
+    out.push({ headers: h, body: new Uint8Array(b.buffer, b.byteOffset + q, entryEnd - q) });
     p = entryEnd;
   }
   return stop;
@@ -409,7 +407,7 @@ export function decodeHeaderBlock(b: Buffer, at: number, n: number): Record<stri
 
 /** Decodes runs into events (bodies are views into the runs' buffers). */
 export function decodeRuns(runs: readonly EntryRun[], out: EventLike[]): void {
-  for (const r of runs) decodeEntries(r.buf, r.from, r.to, Infinity, out, true);
+  for (const r of runs) decodeEntries(r.buf, r.from, r.to, Infinity, out);
 }
 
 // ---- takes ----

@@ -107,15 +107,15 @@ export function createSegment(dir: string, id: number, now = Date.now()): { fd: 
 }
 
 /**
- * `createSegment` off the event loop, without opening it for appending: a
- * segment made ahead, so that rolling to it costs an open, not two syncs.
+ * Writes `bytes` into the file at `path` (`flags` as `open` takes them: 'wx+'
+ * refuses a file that exists) and syncs it, off the event loop. On failure the
+ * file is removed. The directory entry is the caller's to sync.
  */
-export async function createSegmentAhead(dir: string, id: number, now = Date.now()): Promise<string> {
-  const path = join(dir, segmentName(id));
-  const h = await openAsync(path, 'wx+');
+export async function writeSynced(path: string, bytes: Uint8Array, flags: string): Promise<void> {
+  const h = await openAsync(path, flags);
   try {
-    const header = encodeSegmentHeader(id, now);
-    await h.write(header, 0, header.length, 0);
+    // writeFile loops until every byte is written (a single write may be short)
+    await h.writeFile(bytes);
     await h.sync();
   } catch (err) {
     await h.close();
@@ -123,6 +123,15 @@ export async function createSegmentAhead(dir: string, id: number, now = Date.now
     throw err;
   }
   await h.close();
+}
+
+/**
+ * `createSegment` off the event loop, without opening it for appending: a
+ * segment made ahead, so that rolling to it costs an open, not two syncs.
+ */
+export async function createSegmentAhead(dir: string, id: number, now = Date.now()): Promise<string> {
+  const path = join(dir, segmentName(id));
+  await writeSynced(path, encodeSegmentHeader(id, now), 'wx+');
   await fsyncDirAsync(dir);
   return path;
 }
