@@ -76,13 +76,6 @@ interface Tracked {
   lastRead: number;
   /** may have bytes to read */
   hint: boolean;
-  /**
-   * hinted only by the hot-file poll, not by an event: read only if a stat
-   * shows it grew or changed, so no read is in flight on a quiet file (a
-   * copytruncate that lands during a read at the old offset reads the new
-   * file's bytes there, which come again once the truncation is seen)
-   */
-  recheck: boolean;
   changeSeq: number;
   /** finished: its last bytes were handed out and its descriptor closed; dropped once its batches committed */
   released: boolean;
@@ -100,9 +93,9 @@ const MAX_IN_FLIGHT = 4;
  */
 const LINGER_MS = 2;
 /**
- * A file appended to within this long is looked at again after short sleeps
- * (HOT_SLEEP_MS, doubling) even without a change event — a stat, and a read
- * if it changed (see Tracked.recheck): watches miss an event now and then
+ * A file appended to within this long is stat'ed again after short sleeps
+ * (HOT_SLEEP_MS, doubling) even without a change event, and read if it
+ * changed (checkFiles): watches miss an event now and then
  * (Bun's dropped the last append of about one burst in eight, measured), and
  * a missed append then waited out the whole idle sleep.
  */
@@ -241,17 +234,13 @@ export class TaildirSource implements Source {
       } else {
         idle++;
         const idleMs = Math.min(idle * this.opts.backoffSleepIncrement, this.opts.maxBackoffSleep);
-        const hot = this.failing === 0 && this.hotFiles(Date.now()).length > 0;
-        const ms = this.failing > 0 ? this.opts.backoffSleepIncrement : hot ? Math.min(HOT_SLEEP_MS * 2 ** (idle - 1), idleMs) : idleMs;
+        const hot = this.failing === 0 ? this.hotFiles(Date.now()) : [];
+        const ms = this.failing > 0 ? this.opts.backoffSleepIncrement : hot.length ? Math.min(HOT_SLEEP_MS * 2 ** (idle - 1), idleMs) : idleMs;
         await this.sleep(ms);
-        // after a short sleep, look at recently appended files whether or not a watch said so
-        if (hot) {
-          for (const f of this.hotFiles(Date.now())) {
-            if (f.hint) continue;
-            f.hint = true;
-            f.recheck = true;
-          }
-        }
+        // after a short sleep, stat the recently appended files whether or not a watch said so: only a
+        // change found makes a read (a read on every poll could be in flight at the old offset while a
+        // copytruncate regrows the file, and read the new file's bytes there)
+        if (hot.length) await this.checkFiles(hot);
         await delay(LINGER_MS);
       }
     }
@@ -393,7 +382,6 @@ export class TaildirSource implements Source {
       lastChange: now,
       lastRead: now,
       hint: true,
-      recheck: false,
       changeSeq: 0,
       released: false,
       headers: EMPTY_HEADERS,
@@ -455,10 +443,10 @@ export class TaildirSource implements Source {
     f.headers = Object.freeze(h);
   }
 
-  /** Stat every file: truncation, deletion, growth, fingerprint. */
-  private async checkFiles(): Promise<void> {
-    this.lastCheck = Date.now();
-    for (const f of [...this.files.values()]) {
+  /** Stat every file (or just `only`): truncation, deletion, growth, fingerprint. */
+  private async checkFiles(only?: Tracked[]): Promise<void> {
+    if (!only) this.lastCheck = Date.now();
+    for (const f of only ?? [...this.files.values()]) {
       if (this.stopping) return;
       if (f.released) continue;
       let st: Stats;
@@ -556,14 +544,9 @@ export class TaildirSource implements Source {
       if (f.reader.fd === null) {
         if (!(await this.ensureOpen(f))) continue;
       } else {
-        const recheck = f.recheck;
-        f.recheck = false;
-        // a poll's hint alone is not a reason to read: only what the stat below (or an event meanwhile) shows
-        if (recheck) f.hint = false;
         // a truncation seen before reading on, so we never read new content at an old offset
         const st = await fstatP(f.reader.fd).catch(() => null);
         if (st) await this.observe(f, st);
-        if (!f.hint) continue;
       }
       let batches = 0;
       while (batches < this.opts.maxBatchCount && !this.stopping && this.failing === 0) {
