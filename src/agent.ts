@@ -45,13 +45,14 @@ export class Agent {
       this.sources.push(s.spec.create(s.options, { name: s.name, processor, log: slog, stateDir }));
     }
     const built = new Map<string, Sink>();
+    const inGroup = new Set(config.sinkGroups.flatMap((g) => g.members));
     for (const k of config.sinks) {
-      const rawTakes = this.channels.get(k.channel)?.rawTakes === true;
+      // a group delivers decoded events to its members, so only a sink of its own sees the records
+      const rawTakes = !inGroup.has(k.name) && this.channels.get(k.channel)?.rawTakes === true;
       const sink = k.spec.create(k.options, { name: k.name, log: log.child(`sink ${k.name}`), out: opts.out, rawTakes });
       built.set(k.name, sink);
       this.sinks.push(sink);
     }
-    const inGroup = new Set(config.sinkGroups.flatMap((g) => g.members));
     for (const k of config.sinks) {
       if (inGroup.has(k.name)) continue;
       const runnerOpts = { ...DEFAULT_RUNNER, batchSize: k.options.batchSize, concurrency: k.options.concurrency ?? 1 };
