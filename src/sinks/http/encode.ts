@@ -98,24 +98,18 @@ function encodeText(events: readonly FlumeEvent[], maxBytes: number): EncodedChu
 /**
  * ndjson and json are written straight into one byte buffer: a UTF-8 body is
  * copied as bytes, escaping only `"`, `\\` and control bytes (valid UTF-8 needs
- * nothing else in JSON), so the hot path never decodes a body to a string.
- * Each element is followed by a separator (`\n`, or `,` for json) and its end
- * offset is kept, so splitting at the byte cap is slicing.
+ * nothing else in JSON), so the hot path never decodes a body to a string
+ * (elements and the cut at the byte cap: ElementList).
  */
 function encodeJsonish(events: readonly FlumeEvent[], format: 'ndjson' | 'json', maxBytes: number, scratch?: Scratch): EncodedChunk[] {
-  const ndjson = format === 'ndjson';
   let estimate = 64;
   for (let i = 0; i < events.length; i++) estimate += events[i].body.byteLength + 96;
-  const w = new JsonWriter(scratch?.buf && scratch.buf.byteLength >= estimate ? scratch.buf : Buffer.allocUnsafe(estimate));
-  if (!ndjson) w.byte(0x5b); // [
-  const start = w.length;
-  const ends = new Array<number>(events.length);
+  const list = new ElementList(format, estimate, events.length, scratch);
   for (let i = 0; i < events.length; i++) {
-    w.event(events[i]);
-    w.byte(ndjson ? 0x0a : 0x2c); // \n or ,
-    ends[i] = w.length;
+    list.w.event(events[i]);
+    list.end();
   }
-  return finishJsonish(w, start, ends, ndjson, maxBytes, scratch);
+  return list.finish(maxBytes);
 }
 
 /**
@@ -125,7 +119,6 @@ function encodeJsonish(events: readonly FlumeEvent[], format: 'ndjson' | 'json',
  * its JSON prefix; a body is copied from the record with one native call.
  */
 export function encodeRuns(runs: readonly EntryRun[], format: 'ndjson' | 'json', maxBytes: number, scratch?: Scratch): EncodedChunk[] {
-  const ndjson = format === 'ndjson';
   let estimate = 64;
   let count = 0;
   for (const r of runs) {
@@ -133,47 +126,70 @@ export function encodeRuns(runs: readonly EntryRun[], format: 'ndjson' | 'json',
     count += r.count;
   }
   if (count === 0) return [];
-  const w = new JsonWriter(scratch?.buf && scratch.buf.byteLength >= estimate ? scratch.buf : Buffer.allocUnsafe(estimate));
-  if (!ndjson) w.byte(0x5b); // [
-  const start = w.length;
-  const ends = new Array<number>(count);
+  const list = new ElementList(format, estimate, count, scratch);
   const at: EntryLayout = { headersAt: 0, bodyAt: 0, headerCount: 0, end: 0 };
-  let i = 0;
   for (const r of runs) {
     for (let p = r.from; p < r.to; p = at.end) {
       layoutEntry(r.buf, p, at);
-      w.entry(r.buf, at);
-      w.byte(ndjson ? 0x0a : 0x2c); // \n or ,
-      ends[i++] = w.length;
+      list.w.entry(r.buf, at);
+      list.end();
     }
   }
-  return finishJsonish(w, start, ends, ndjson, maxBytes, scratch);
+  return list.finish(maxBytes);
 }
 
-/** Cuts what `w` holds into requests of at most `maxBytes` (an element larger than that goes alone). */
-function finishJsonish(w: JsonWriter, start: number, ends: number[], ndjson: boolean, maxBytes: number, scratch?: Scratch): EncodedChunk[] {
-  const n = ends.length;
-  const buf = w.bytes();
-  if (scratch) scratch.buf = w.backing;
-  // json: the trailing "," becomes "]", so the length is the request's
-  if (buf.byteLength <= maxBytes) {
-    if (!ndjson) buf[buf.byteLength - 1] = 0x5d; // ]
-    return [{ body: buf, first: 0, count: n }];
+/**
+ * The elements of one ndjson body or JSON array, written into a JsonWriter
+ * (the scratch's buffer when it is big enough). Each element is followed by
+ * its separator (`\n`, or `,` for json) and its end offset is kept, so cutting
+ * at the byte cap is slicing.
+ */
+class ElementList {
+  readonly w: JsonWriter;
+  private readonly ndjson: boolean;
+  private readonly start: number;
+  private readonly ends: number[];
+  private n = 0;
+
+  constructor(format: 'ndjson' | 'json', estimate: number, count: number, private readonly scratch?: Scratch) {
+    this.ndjson = format === 'ndjson';
+    this.w = new JsonWriter(scratch?.buf && scratch.buf.byteLength >= estimate ? scratch.buf : Buffer.allocUnsafe(estimate));
+    if (!this.ndjson) this.w.byte(0x5b); // [
+    this.start = this.w.length;
+    this.ends = new Array<number>(count);
   }
-  const out: EncodedChunk[] = [];
-  const frame = ndjson ? 0 : 1; // json: "[" + elements + "]" where the last "," is replaced
-  let first = 0;
-  let from = start;
-  for (let i = 0; i < n; i++) {
-    const size = ends[i] - from + frame;
-    if (i > first && size > maxBytes) {
-      out.push(slice(buf, from, ends[i - 1], first, i - first, ndjson));
-      first = i;
-      from = ends[i - 1];
+
+  /** Closes the element just written. */
+  end(): void {
+    this.w.byte(this.ndjson ? 0x0a : 0x2c); // \n or ,
+    this.ends[this.n++] = this.w.length;
+  }
+
+  /** The requests, each at most `maxBytes` (an element larger than that goes alone). */
+  finish(maxBytes: number): EncodedChunk[] {
+    const { w, ends, n, ndjson } = this;
+    const buf = w.bytes();
+    if (this.scratch) this.scratch.buf = w.backing;
+    // json: the trailing "," becomes "]", so the length is the request's
+    if (buf.byteLength <= maxBytes) {
+      if (!ndjson) buf[buf.byteLength - 1] = 0x5d; // ]
+      return [{ body: buf, first: 0, count: n }];
     }
+    const out: EncodedChunk[] = [];
+    const frame = ndjson ? 0 : 1; // json: "[" + elements + "]" where the last "," is replaced
+    let first = 0;
+    let from = this.start;
+    for (let i = 0; i < n; i++) {
+      const size = ends[i] - from + frame;
+      if (i > first && size > maxBytes) {
+        out.push(slice(buf, from, ends[i - 1], first, i - first, ndjson));
+        first = i;
+        from = ends[i - 1];
+      }
+    }
+    out.push(slice(buf, from, ends[n - 1], first, n - first, ndjson));
+    return out;
   }
-  out.push(slice(buf, from, ends[n - 1], first, n - first, ndjson));
-  return out;
 }
 
 function slice(buf: Buffer, from: number, to: number, first: number, count: number, ndjson: boolean): EncodedChunk {
