@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
+import { heavy } from './helpers/property.ts';
 import { FileChannel } from '../src/channels/file/file-channel.ts';
 import type { Taken } from '../src/channels/channel.ts';
 import { eventOf } from '../src/core/event.ts';
@@ -115,7 +116,7 @@ test('the channel agrees with a FIFO model under random put/take/commit/rollback
         cleanup();
       }
     }),
-    { numRuns: Number(process.env.FT_MODEL_RUNS ?? 25) },
+    heavy(Number(process.env.FT_MODEL_RUNS ?? 25)),
   );
 });
 

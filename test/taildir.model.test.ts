@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { FakeProcessor, buildSource, FAST } from './taildir.harness.ts';
 import type { TaildirSource } from '../src/sources/taildir/source.ts';
 import { tempDir, until } from './helpers/poll.ts';
+import { heavy } from './helpers/property.ts';
 
 type Action =
   | { kind: 'write'; lines: number; pad: number; leavePartial: boolean }
@@ -167,11 +168,11 @@ async function runScenario(mode: 'group' | 'dir', actions: Action[]): Promise<vo
 }
 
 test('random write/rotate/copytruncate/delete/restart sequences deliver every line, once (file groups)', async () => {
-  await fc.assert(fc.asyncProperty(fc.array(actionArb, { minLength: 3, maxLength: 18 }), (actions) => runScenario('group', actions)), { numRuns: Number(process.env.TAILDIR_MODEL_RUNS ?? 12) });
+  await fc.assert(fc.asyncProperty(fc.array(actionArb, { minLength: 3, maxLength: 18 }), (actions) => runScenario('group', actions)), heavy(Number(process.env.TAILDIR_MODEL_RUNS ?? 12)));
 });
 
 test('the same with a watched directory (rotated names still match: followed by identity, not re-read)', async () => {
-  await fc.assert(fc.asyncProperty(fc.array(actionArb, { minLength: 3, maxLength: 18 }), (actions) => runScenario('dir', actions)), { numRuns: Number(process.env.TAILDIR_MODEL_RUNS ?? 12) });
+  await fc.assert(fc.asyncProperty(fc.array(actionArb, { minLength: 3, maxLength: 18 }), (actions) => runScenario('dir', actions)), heavy(Number(process.env.TAILDIR_MODEL_RUNS ?? 12)));
 });
 
 void readFileSync;
