@@ -5,6 +5,7 @@ import { Problems } from '../src/config/problems.ts';
 import type { ChannelProcessor } from '../src/core/channel-processor.ts';
 import { ChannelFullError } from '../src/core/errors.ts';
 import type { FlumeEvent } from '../src/core/event.ts';
+import { LineBatch, type SourceBatch } from '../src/core/line-batch.ts';
 import { Logger } from '../src/core/log.ts';
 import { taildirSourceSpec } from '../src/sources/taildir/spec.ts';
 import type { TaildirSource } from '../src/sources/taildir/source.ts';
@@ -20,7 +21,7 @@ export class FakeProcessor {
   private inFlight = 0;
   constructor(readonly maxBatch = 1000) {}
 
-  async process(batch: FlumeEvent[]): Promise<void> {
+  async process(batch: SourceBatch): Promise<void> {
     this.calls++;
     if (this.full) {
       this.refused++;
@@ -31,7 +32,7 @@ export class FakeProcessor {
     try {
       if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
       // copy the bodies: the source's buffers are views, as a real channel would serialise them
-      for (const e of batch) this.events.push({ headers: { ...e.headers }, body: Buffer.from(e.body) });
+      for (const e of batch instanceof LineBatch ? batch.events() : batch) this.events.push({ headers: { ...e.headers }, body: Buffer.from(e.body) });
     } finally {
       this.inFlight--;
     }

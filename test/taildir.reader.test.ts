@@ -10,7 +10,7 @@ interface Got { body: Buffer; offset: number; mark: LineMark }
 async function readAll(r: FileReader, max = 1000): Promise<Got[]> {
   const out: Got[] = [];
   for (;;) {
-    const res = await r.read(max, (body, offset, mark) => out.push({ body: Buffer.from(body), offset, mark }));
+    const res = await r.read(max, (buf, start, end, offset, mark) => out.push({ body: Buffer.from(buf.subarray(start, end)), offset, mark }));
     if (res.eof) return out;
   }
 }
@@ -125,7 +125,7 @@ test('flushPartial hands out the last unterminated line', withFile('a\nlast', as
   r.fd = fd;
   await readAll(r);
   const out: string[] = [];
-  assert.is(r.flushPartial((b) => out.push(b.toString())), 1);
+  assert.is(r.flushPartial((buf, start, end) => out.push(buf.toString('utf8', start, end))), 1);
   assert.equal(out, ['last']);
   assert.is(r.pos, 6);
 }));

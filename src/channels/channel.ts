@@ -1,4 +1,5 @@
 import type { FlumeEvent } from '../core/event.ts';
+import type { LineBatch } from '../core/line-batch.ts';
 import type { Lifecycle } from '../core/lifecycle.ts';
 import type { CounterGroup } from '../metrics/counters.ts';
 import type { EntryRun } from './file/framing.ts';
@@ -16,6 +17,13 @@ import type { EntryRun } from './file/framing.ts';
 export interface Channel extends Lifecycle {
   readonly name: string;
   put(events: FlumeEvent[]): Promise<void>;
+  /**
+   * Puts a source's line batch as `put(lines.events())` would, with the same
+   * atomicity, without making the events: a channel that stores bytes copies
+   * the lines straight from the read buffers. Optional; the channel processor
+   * hands `events()` to a channel without it.
+   */
+  putLines?(lines: LineBatch): Promise<void>;
   take(max: number): Promise<Taken>;
   /** Events stored and not yet committed as taken (includes events in open takes). */
   readonly size: number;

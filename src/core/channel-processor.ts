@@ -1,4 +1,6 @@
+import type { Channel } from '../channels/channel.ts';
 import type { FlumeEvent } from './event.ts';
+import { LineBatch, type SourceBatch } from './line-batch.ts';
 import type { Interceptor } from '../interceptors/interceptor.ts';
 import type { ChannelSelector } from '../selectors/selector.ts';
 import type { Logger } from './log.ts';
@@ -24,28 +26,41 @@ export class ChannelProcessor {
   ) {}
 
   /** Resolves when every required channel committed the batch; throws (e.g. ChannelFullError) otherwise. */
-  async process(batch: FlumeEvent[]): Promise<void> {
+  async process(batch: SourceBatch): Promise<void> {
+    if (batch instanceof LineBatch) {
+      // interceptors work on events; without them the lines go as they are to the channels that take lines
+      if (this.interceptors.length > 0) return this.process(batch.events());
+      if (batch.count === 0) return;
+      const { required, optional } = this.selector.routeShared(batch.sample(), batch.count);
+      const put = (ch: Channel): Promise<void> => (ch.putLines ? ch.putLines(batch) : ch.put(batch.events()));
+      return this.putAll(required, optional, put, () => batch.count);
+    }
     let events = batch;
     for (const i of this.interceptors) {
       events = i.intercept(events);
       if (events.length === 0) return;
     }
     const { required, optional } = this.selector.route(events);
+    const list = (ch: Channel): FlumeEvent[] => required.get(ch) ?? optional.get(ch)!;
+    return this.putAll(required.keys(), optional.keys(), (ch) => ch.put(list(ch)), (ch) => list(ch).length);
+  }
+
+  private async putAll(required: Iterable<Channel>, optional: Iterable<Channel>, put: (ch: Channel) => Promise<void>, count: (ch: Channel) => number): Promise<void> {
     let done = 0;
     try {
-      for (const [ch, list] of required) {
-        await ch.put(list);
-        done += list.length;
+      for (const ch of required) {
+        await put(ch);
+        done += count(ch);
       }
     } catch (err) {
       this.duplicatedPuts += done;
       throw err;
     }
-    for (const [ch, list] of optional) {
+    for (const ch of optional) {
       try {
-        await ch.put(list);
+        await put(ch);
       } catch (err) {
-        this.log.rateLimited('warn', `optional:${ch.name}`, `optional channel ${ch.name} did not take ${list.length} events: ${(err as Error).message}`);
+        this.log.rateLimited('warn', `optional:${ch.name}`, `optional channel ${ch.name} did not take ${count(ch)} events: ${(err as Error).message}`);
       }
     }
   }

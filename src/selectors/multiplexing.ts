@@ -43,6 +43,12 @@ export class MultiplexingSelector implements CountingSelector {
     return this.routes.get(v) ?? this.fallback;
   }
 
+  routeShared(sample: FlumeEvent, count: number): Route {
+    const r = this.routeOf(sample);
+    if (r.required.length === 0) this.unroutedEvents += count;
+    return r;
+  }
+
   route(events: FlumeEvent[]): { required: Map<Channel, FlumeEvent[]>; optional: Map<Channel, FlumeEvent[]> } {
     const required = new Map<Channel, FlumeEvent[]>();
     const optional = new Map<Channel, FlumeEvent[]>();

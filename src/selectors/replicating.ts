@@ -11,12 +11,14 @@ export class ReplicatingSelector implements CountingSelector {
   readonly channels: readonly Channel[];
   /** Events that no required channel took (only when every channel is optional). */
   unroutedEvents = 0;
+  private readonly targets: { required: readonly Channel[]; optional: readonly Channel[] };
 
   constructor(
     private readonly required: readonly Channel[],
     private readonly optional: readonly Channel[],
   ) {
     this.channels = [...required, ...optional];
+    this.targets = { required, optional };
   }
 
   route(events: FlumeEvent[]): { required: Map<Channel, FlumeEvent[]>; optional: Map<Channel, FlumeEvent[]> } {
@@ -27,5 +29,10 @@ export class ReplicatingSelector implements CountingSelector {
     for (const ch of this.optional) optional.set(ch, events);
     if (this.required.length === 0) this.unroutedEvents += events.length;
     return { required, optional };
+  }
+
+  routeShared(_sample: FlumeEvent, count: number): { required: readonly Channel[]; optional: readonly Channel[] } {
+    if (this.required.length === 0) this.unroutedEvents += count;
+    return this.targets;
   }
 }

@@ -5,6 +5,11 @@ import type { FlumeEvent } from '../core/event.ts';
 export interface ChannelSelector {
   /** Groups the batch by target channel. `required` failures fail the put; `optional` ones are logged. */
   route(events: FlumeEvent[]): { required: Map<Channel, FlumeEvent[]>; optional: Map<Channel, FlumeEvent[]> };
+  /**
+   * Routes `count` events that all carry `sample`'s headers (a source's line
+   * batch): every one goes where `sample` goes, since routing reads only headers.
+   */
+  routeShared(sample: FlumeEvent, count: number): { required: readonly Channel[]; optional: readonly Channel[] };
   readonly channels: readonly Channel[];
 }
 

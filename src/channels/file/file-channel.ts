@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { unlink } from 'node:fs/promises';
 import type { Channel, ChannelDeps, Taken } from '../channel.ts';
 import type { FlumeEvent } from '../../core/event.ts';
+import type { LineBatch } from '../../core/line-batch.ts';
 import { ChannelClosedError, ChannelFullError, FlumeError, TransactionTooLargeError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { CHANNEL_COUNTERS, CounterGroup } from '../../metrics/counters.ts';
@@ -21,6 +22,8 @@ import { readCheckpoint, writeCheckpoint, type CheckpointData, type Sample } fro
 import { decodeRuns, encodePutBatch, encodeTake, fmtPos, offOf, pos, PUT_FIRST_ENTRY, segOf, type EntryRun, type Range, SEGMENT_HEADER_SIZE } from './framing.ts';
 import { GroupCommitLog, type ActiveSegment } from './group-commit.ts';
 import { acquireLock } from './lock.ts';
+import { FramePool } from './frame-pool.ts';
+import { encodePutLines } from './put-lines.ts';
 import { LogReader, type ReadableSegment } from './reader.ts';
 import { insertRange } from './ranges.ts';
 import { replayLog, SAMPLE_EVERY } from './replay.ts';
@@ -123,6 +126,8 @@ export class FileChannel implements Channel {
   private segIds: number[] = [];
   private writer?: GroupCommitLog;
   private reader?: LogReader;
+  /** put frames, reused once the writer, the reader and every take let go of them */
+  private readonly frames = new FramePool();
 
   private pending: Range[] = [];
   private tailPos = 0;
@@ -303,13 +308,17 @@ export class FileChannel implements Channel {
     }
     this.queued = r.size;
     this.samples = r.samples;
-    this.writer = new GroupCommitLog(active, this.opts.maxFileSize, { roll: () => this.rollTo(this.writer!.segment.id + 1) });
+    this.writer = new GroupCommitLog(active, this.opts.maxFileSize, {
+      roll: () => this.rollTo(this.writer!.segment.id + 1),
+      forget: (buf) => this.frames.release(buf),
+    });
     this.reader = new LogReader(
       { get: (id) => this.segs.get(id), after: (id) => this.segAfter(id), durableEnd: () => this.durableEnd, recent: (seg, off) => this.writer?.recentRecord(seg, off) },
       (path, off, len, reason) => {
         this.corrupt(path, off, len, reason);
         this.counters.inc('EventTakeErrorCount');
       },
+      this.frames,
     );
     if (this.isEmptyByPosition()) this.queued = 0;
     this.deleteConsumedSegments();
@@ -472,9 +481,17 @@ export class FileChannel implements Channel {
 
   // ---------------------------------------------------------------- put
 
-  async put(events: FlumeEvent[]): Promise<void> {
+  put(events: FlumeEvent[]): Promise<void> {
+    return this.putFrame(events.length, (putTime) => encodePutBatch(events, putTime, this.frames));
+  }
+
+  /** A source's line batch, encoded straight from its read buffers into the same Put frame. */
+  putLines(lines: LineBatch): Promise<void> {
+    return this.putFrame(lines.count, (putTime) => encodePutLines(lines, putTime, this.frames));
+  }
+
+  private async putFrame(n: number, encode: (putTime: number) => Buffer): Promise<void> {
     if (this.state !== 'open') throw new ChannelClosedError(this.name, this.state === 'failed' ? 'it failed to start' : `it is ${this.state}`);
-    const n = events.length;
     this.counters.inc('EventPutAttemptCount', n);
     if (n === 0) return;
     if (n > this.opts.transactionCapacity) throw new TransactionTooLargeError(this.name, n, this.opts.transactionCapacity);
@@ -483,7 +500,7 @@ export class FileChannel implements Channel {
     let buf: Buffer;
     const putTime = Date.now();
     try {
-      buf = encodePutBatch(events, putTime);
+      buf = encode(putTime);
     } catch (err) {
       this.reserved -= n;
       this.room.notify();

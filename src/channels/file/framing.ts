@@ -19,7 +19,7 @@
  * position of its entry; `back` leads from there to its frame, so a take can
  * resume in the middle of a batch after a restart without scanning.
  */
-import { sameHeaders } from '../../core/event.ts';
+import { headerCount, sameHeaders } from '../../core/event.ts';
 import { crc32 } from './crc32.ts';
 
 export const SEGMENT_MAGIC = 'FTWALSEG';
@@ -157,7 +157,18 @@ function writeStr(b: Buffer, str: string, at: number): number {
  * Consecutive events usually carry the same headers (same file, same host):
  * their header block is encoded once and copied.
  */
-export function encodePutBatch(events: readonly EventLike[], putTime: number): Buffer {
+/** Where a put frame's bytes come from: a buffer of `size`, and cutting it to what was used. */
+export interface FrameAlloc {
+  alloc(size: number): Buffer;
+  trim(frame: Buffer, size: number): Buffer;
+}
+
+export const PLAIN_ALLOC: FrameAlloc = {
+  alloc: (size) => Buffer.allocUnsafe(size),
+  trim: (frame, size) => (size === frame.length ? frame : frame.subarray(0, size)),
+};
+
+export function encodePutBatch(events: readonly EventLike[], putTime: number, frames: FrameAlloc = PLAIN_ALLOC): Buffer {
   // room for the worst case (3 UTF-8 bytes per UTF-16 unit); the frame is cut to its real size
   let size = PUT_FIRST_ENTRY;
   let withHeaders = false;
@@ -179,7 +190,7 @@ export function encodePutBatch(events: readonly EventLike[], putTime: number): B
     if (prevCount > 0) withHeaders = true;
     size += prevSize;
   }
-  const b = Buffer.allocUnsafe(size);
+  const b = frames.alloc(size);
   let p = PUT_FIRST_ENTRY;
   // the previous event's headers and where their encoded block sits in `b`
   prev = undefined;
@@ -198,18 +209,8 @@ export function encodePutBatch(events: readonly EventLike[], putTime: number): B
       n = prevCount;
     } else if (withHeaders) {
       blockAt = p;
-      for (const k in e.headers) {
-        const kl = writeStr(b, k, p + 2);
-        if (kl > 0xffff) throw new RangeError('a header name longer than 65535 bytes');
-        b[p] = kl & 0xff;
-        b[p + 1] = kl >>> 8;
-        p += 2 + kl;
-        const vl = writeStr(b, e.headers[k], p + 4);
-        w32(b, p, vl);
-        p += 4 + vl;
-        n++;
-      }
-      if (n > 0xffff) throw new RangeError('more than 65535 headers on one event');
+      n = headerCount(e.headers);
+      p = writeHeaderBlock(b, p, e.headers);
       blockEnd = p;
       prev = e.headers;
       prevCount = n;
@@ -220,15 +221,45 @@ export function encodePutBatch(events: readonly EventLike[], putTime: number): B
     p += e.body.byteLength;
     w32(b, start + 4, p - start - 8);
   }
-  const frame = p === size ? b : b.subarray(0, p);
-  writeFrameHeader(frame, 0, FrameType.Put, p - FRAME_HEADER_SIZE);
-  frame.writeDoubleLE(putTime, FRAME_HEADER_SIZE);
-  w32(frame, FRAME_HEADER_SIZE + 8, events.length);
-  sealFrame(frame, 0, p - FRAME_HEADER_SIZE);
+  const frame = frames.trim(b, p);
+  sealPut(frame, p, putTime, events.length);
   return frame;
 }
 
-function w32(b: Uint8Array, at: number, v: number): void {
+/** Writes an entry's header block (keyLen:u16 key valueLen:u32 value)* at `p`; returns where it ends. */
+export function writeHeaderBlock(b: Buffer, p: number, headers: Record<string, string>): number {
+  let n = 0;
+  for (const k in headers) {
+    const kl = writeStr(b, k, p + 2);
+    if (kl > 0xffff) throw new RangeError('a header name longer than 65535 bytes');
+    b[p] = kl & 0xff;
+    b[p + 1] = kl >>> 8;
+    p += 2 + kl;
+    const vl = writeStr(b, headers[k], p + 4);
+    w32(b, p, vl);
+    p += 4 + vl;
+    n++;
+  }
+  if (n > 0xffff) throw new RangeError('more than 65535 headers on one event');
+  return p;
+}
+
+/** Bytes of the header block `writeHeaderBlock` writes for `headers`. */
+export function headerBlockSize(headers: Record<string, string>): number {
+  let size = 0;
+  for (const k in headers) size += 6 + Buffer.byteLength(k) + Buffer.byteLength(headers[k]);
+  return size;
+}
+
+/** Fills in a Put frame's header and count and seals it; `end` is where its last entry ends. */
+export function sealPut(frame: Buffer, end: number, putTime: number, count: number): void {
+  writeFrameHeader(frame, 0, FrameType.Put, end - FRAME_HEADER_SIZE);
+  frame.writeDoubleLE(putTime, FRAME_HEADER_SIZE);
+  w32(frame, FRAME_HEADER_SIZE + 8, count);
+  sealFrame(frame, 0, end - FRAME_HEADER_SIZE);
+}
+
+export function w32(b: Uint8Array, at: number, v: number): void {
   b[at] = v & 0xff;
   b[at + 1] = (v >>> 8) & 0xff;
   b[at + 2] = (v >>> 16) & 0xff;

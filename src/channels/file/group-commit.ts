@@ -24,6 +24,8 @@ export interface ActiveSegment {
 export interface SegmentStoreHooks {
   /** The segment to write now is full: create and register the next one, return it. */
   roll(): ActiveSegment;
+  /** The writer lets go of a record it was handed: out of the recent window, or its write failed (frame-pool.ts). */
+  forget?(buf: Buffer): void;
 }
 
 interface Queued {
@@ -151,7 +153,11 @@ export class GroupCommitLog {
   private remember(start: number, buf: Buffer): void {
     this.recent.push({ seg: segOf(start), off: offOf(start), buf });
     this.recentBytes += buf.length;
-    while (this.recentBytes > RECENT_BYTES && this.recent.length > 1) this.recentBytes -= this.recent.shift()!.buf.length;
+    while (this.recentBytes > RECENT_BYTES && this.recent.length > 1) {
+      const old = this.recent.shift()!.buf;
+      this.recentBytes -= old.length;
+      this.hooks.forget?.(old);
+    }
   }
 
   private pump(): void {
@@ -221,7 +227,10 @@ export class GroupCommitLog {
         // this cycle failed, or follows one that did: its bytes are cut back below
         this.toClose.push(...rolledAway);
         this.failure.touched.push(...touched);
-        for (const q of group) q.reject(err ?? this.failure.err);
+        for (const q of group) {
+          this.hooks.forget?.(q.buf);
+          q.reject(err ?? this.failure.err);
+        }
       } else {
         for (const t of rolledAway) closeQuietly(t.seg.fd);
         this.holding = true;

@@ -1,3 +1,5 @@
+import type { FramePool } from './frame-pool.ts';
+
 /**
  * The log reader's read buffers, recycled.
  *
@@ -26,6 +28,8 @@ export class ReadBuffers {
     readonly size: number,
     /** how many idle buffers to keep */
     private readonly keep = 4,
+    /** the writer's put frames, which takes also hold while they are recent (frame-pool.ts) */
+    readonly frames?: FramePool,
   ) {}
 
   /** A buffer of at least `need` bytes, of `want` if it has to be made (a recycled one is `size`). */
@@ -43,10 +47,12 @@ export class ReadBuffers {
   }
 
   hold(b: Buffer): void {
+    if (this.frames?.owns(b)) return this.frames.hold(b);
     if (this.mine.has(b)) this.holds.set(b, (this.holds.get(b) ?? 0) + 1);
   }
 
   release(b: Buffer): void {
+    if (this.frames?.owns(b)) return this.frames.release(b);
     const n = this.holds.get(b);
     if (n === undefined) return;
     if (n > 1) {
@@ -59,6 +65,7 @@ export class ReadBuffers {
 
   /** Never recycle `b`: something may keep views into it. */
   pin(b: Buffer): void {
+    if (this.frames?.owns(b)) return this.frames.pin(b);
     this.pinned.add(b);
   }
 }

@@ -8,6 +8,7 @@
  * its entries.
  */
 import { close, open, read } from 'node:fs';
+import type { FramePool } from './frame-pool.ts';
 import { ReadBuffers } from './read-buffers.ts';
 import { checkFrame, entryBack, FRAME_HEADER_SIZE, FRAME_MAGIC, FrameType, offOf, pos, PUT_FIRST_ENTRY, putTimeOf, segOf, spanEntries, type EntryRun } from './framing.ts';
 
@@ -40,7 +41,7 @@ export class LogReader {
   private readonly fds = new Map<number, Promise<number>>();
   /** The window `buf` shows: our last read, or a recent record of the writer. */
   private buf: Buffer;
-  readonly buffers = new ReadBuffers(READ_CHUNK);
+  readonly buffers: ReadBuffers;
   /** our last read buffer (held while it is ours) */
   private own: Buffer;
   private bufSeg = -1;
@@ -55,7 +56,9 @@ export class LogReader {
   constructor(
     private readonly segs: SegmentIndex,
     private readonly onCorrupt: (path: string, off: number, length: number, reason: string) => void,
+    frames?: FramePool,
   ) {
+    this.buffers = new ReadBuffers(READ_CHUNK, 4, frames);
     this.own = this.buffers.get(READ_CHUNK, READ_CHUNK);
     this.buffers.hold(this.own);
     this.buf = this.own;
@@ -194,6 +197,9 @@ export class LogReader {
     if (s.id === this.bufSeg && off >= this.bufStart && off + need <= this.bufStart + this.bufLen) return;
     const r = this.segs.recent?.(s.id, off);
     if (r && off + need <= r.off + r.buf.length) {
+      // a recent record is held while it is the window: the writer may let go of it meanwhile
+      this.buffers.hold(r.buf);
+      if (this.buf !== this.own) this.buffers.release(this.buf);
       this.buf = r.buf;
       this.bufSeg = s.id;
       this.bufStart = r.off;
@@ -205,6 +211,7 @@ export class LogReader {
     const next = this.buffers.get(need, Math.min(READ_CHUNK, avail));
     this.buffers.hold(next);
     this.buffers.release(this.own);
+    if (this.buf !== this.own) this.buffers.release(this.buf);
     this.own = next;
     this.buf = next;
     const want = Math.min(this.buf.length, avail);

@@ -1,10 +1,12 @@
 import { close, fstat, open, read, constants, type Stats } from 'node:fs';
+import type { ChunkPool } from './chunk-pool.ts';
 
 /**
  * Reads one file by offset on an open descriptor, in large chunks, and splits
  * it into lines on `\n` (a `\r` before it is dropped). Hot path in bytes: the
- * lines handed out are views into the chunk they were read into (a chunk is
- * never reused, so the views stay valid as long as someone holds them).
+ * lines handed out are ranges of the chunk they were read into (bytes of a
+ * chunk that were handed out are never overwritten, so a range stays valid as
+ * long as someone holds the chunk).
  *
  * `pos` is the file offset of the first byte not yet handed out: the position
  * a restart resumes from once the lines before it are committed. Bytes after
@@ -24,13 +26,23 @@ export interface ReaderOptions {
   longLines: LongLines;
   /** bytes per read(2); lines are split out of these chunks */
   chunkSize?: number;
+  /**
+   * Where chunks come from and go back to. With a pool, a chunk is reused once
+   * unpinned: the sink must pin (or share) every chunk it keeps a range of.
+   */
+  pool?: ChunkPool;
 }
 
 /** A mark on a line that is not a whole line of the file. */
 export type LineMark = undefined | { key: 'split' | 'truncated'; value: string };
 
-/** Called for each line: its bytes (without newline), the offset of its first byte, and a mark. */
-export type LineSink = (body: Buffer, offset: number, mark: LineMark) => void;
+/**
+ * Called for each line: its bytes are `buf[start, end)` (without the line
+ * end), `offset` is the file offset of its first byte. The range is handed
+ * over rather than a view so a source that keeps lines as offsets
+ * (`LineBatch`) makes no object per line.
+ */
+export type LineSink = (buf: Buffer, start: number, end: number, offset: number, mark: LineMark) => void;
 
 export interface ReadResult {
   lines: number;
@@ -46,6 +58,12 @@ const NL = 0x0a;
 const CR = 0x0d;
 const DEFAULT_CHUNK = 256 * 1024;
 const TRUNCATED: LineMark = { key: 'truncated', value: 'true' };
+const EMPTY = Buffer.alloc(0);
+
+/** The read size a reader uses for a `chunkSize` option. */
+export function chunkBytes(chunkSize: number | undefined): number {
+  return Math.max(chunkSize ?? DEFAULT_CHUNK, 4096);
+}
 
 export function openRead(path: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -70,7 +88,7 @@ export class FileReader {
   fd: number | null = null;
   /** offset of the first byte not yet handed out (nor skipped) */
   pos: number;
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   /** buf[start, end) holds the file's bytes [pos, pos + end - start) */
   private start = 0;
   private end = 0;
@@ -87,7 +105,7 @@ export class FileReader {
 
   constructor(pos: number, private readonly opts: ReaderOptions) {
     this.pos = pos;
-    this.chunk = Math.max(opts.chunkSize ?? DEFAULT_CHUNK, 4096);
+    this.chunk = chunkBytes(opts.chunkSize);
   }
 
   /** Offset of the next byte to read from the file (pos plus the buffered partial line). */
@@ -103,7 +121,8 @@ export class FileReader {
   /** Forget buffered bytes and continue from `pos` (after truncation, or to re-read). */
   reset(pos: number): void {
     this.pos = pos;
-    this.buf = Buffer.alloc(0);
+    this.opts.pool?.unpin(this.buf);
+    this.buf = EMPTY;
     this.start = this.end = 0;
     this.piece = 0;
     this.skipping = false;
@@ -117,6 +136,7 @@ export class FileReader {
     const fd = this.fd;
     if (fd === null) return { lines: 0, eof: true };
     const max = this.opts.maxLineLength;
+    const pool = this.opts.pool;
     let lines = 0;
     while (lines < maxLines) {
       if (this.start < this.end) {
@@ -144,7 +164,7 @@ export class FileReader {
             mark = { key: 'split', value: String(this.piece) };
             this.piece = 0;
           }
-          sink(buf.subarray(s, e), this.pos, mark);
+          sink(buf, s, e, this.pos, mark);
           this.pos += nl + 1 - s;
           this.start = nl + 1;
           lines++;
@@ -167,18 +187,24 @@ export class FileReader {
       const at = this.pos + keep;
       let target = this.buf;
       if (target.length - this.end < MIN_READ_ROOM) {
-        target = Buffer.allocUnsafe(Math.max(this.chunk, keep + (this.chunk >> 1)));
+        const size = Math.max(this.chunk, keep + (this.chunk >> 1));
+        target = pool ? pool.take(size) : Buffer.allocUnsafe(size);
         if (keep > 0) this.buf.copy(target, 0, this.start, this.end);
+        pool?.unpin(this.buf);
         this.buf = target;
         this.start = 0;
         this.end = keep;
       }
       const into = this.end;
       let n: number;
+      // held while read(2) writes into it: a reset() meanwhile must not free it for another reader
+      pool?.pin(target);
       try {
         n = await readP(fd, target, into, target.length - into, at);
       } catch (err) {
         return { lines, eof: true, error: err as NodeJS.ErrnoException };
+      } finally {
+        pool?.unpin(target);
       }
       if (this.buf !== target || this.end !== into) return { lines, eof: true }; // reset() while reading: drop what was read
       if (n === 0) return { lines, eof: true };
@@ -193,7 +219,7 @@ export class FileReader {
     const max = this.opts.maxLineLength;
     const s = this.start;
     if (this.opts.longLines === 'truncate') {
-      sink(this.buf.subarray(s, s + max), this.pos, TRUNCATED);
+      sink(this.buf, s, s + max, this.pos, TRUNCATED);
       this.linesTruncated++;
       this.skipping = true;
     } else {
@@ -201,7 +227,7 @@ export class FileReader {
         this.piece = 1;
         this.linesSplit++;
       }
-      sink(this.buf.subarray(s, s + max), this.pos, { key: 'split', value: String(this.piece++) });
+      sink(this.buf, s, s + max, this.pos, { key: 'split', value: String(this.piece++) });
     }
     this.pos += max;
     this.start = s + max;
@@ -221,7 +247,7 @@ export class FileReader {
     let e = this.end;
     if (this.buf[e - 1] === CR) e--;
     const mark: LineMark = this.piece > 0 ? { key: 'split', value: String(this.piece) } : undefined;
-    sink(this.buf.subarray(this.start, e), this.pos, mark);
+    sink(this.buf, this.start, e, this.pos, mark);
     this.pos += this.end - this.start;
     this.start = this.end;
     this.piece = 0;

@@ -1,5 +1,5 @@
 import { read, stat, watch, type FSWatcher, type Stats } from 'node:fs';
-import type { FlumeEvent } from '../../core/event.ts';
+import { batchCount, type SourceBatch } from '../../core/line-batch.ts';
 import { ChannelFullError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { CounterGroup, SOURCE_COUNTERS } from '../../metrics/counters.ts';
@@ -7,7 +7,9 @@ import type { Source, SourceDeps } from '../source.ts';
 import { Discovery, type FileGroup, type WatchEvent } from './discovery.ts';
 import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fingerprintMatches, fingerprintOf, identityKey, type Fingerprint } from './identity.ts';
 import { PositionStore, type PositionEntry } from './positions.ts';
-import { FileReader, fstatP, openRead, closeFd, type LineSink, type LongLines } from './reader.ts';
+import { ChunkPool } from './chunk-pool.ts';
+import { BatchCollector, releaseBatch } from './collector.ts';
+import { chunkBytes, FileReader, fstatP, openRead, closeFd, type LongLines } from './reader.ts';
 
 const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -144,6 +146,7 @@ export class TaildirSource implements Source {
   private readonly backoffs = new Set<() => void>();
   private readonly slotWaiters: (() => void)[] = [];
   private readonly maxInFlight: number;
+  private readonly pool: ChunkPool;
 
   constructor(private readonly opts: TaildirOptions, private readonly deps: SourceDeps, positionFile: string) {
     this.name = deps.name;
@@ -158,6 +161,8 @@ export class TaildirSource implements Source {
       deps.log,
     );
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? MAX_IN_FLIGHT);
+    // a spare buffer per batch in flight, and one being read
+    this.pool = new ChunkPool(chunkBytes(opts.chunkSize), this.maxInFlight + 2);
   }
 
   get positionFile(): string {
@@ -371,7 +376,7 @@ export class TaildirSource implements Source {
       path,
       group,
       fp: await fingerprintOf(fd, fst.size).catch(() => EMPTY_FINGERPRINT),
-      reader: new FileReader(start, { maxLineLength: this.opts.maxLineLength, longLines: this.opts.longLines, chunkSize: this.opts.chunkSize }),
+      reader: new FileReader(start, { maxLineLength: this.opts.maxLineLength, longLines: this.opts.longLines, chunkSize: this.opts.chunkSize, pool: this.pool }),
       committed: start,
       gen: 0,
       queue: [],
@@ -439,7 +444,7 @@ export class TaildirSource implements Source {
     const h: Record<string, string> = {};
     if (f.group !== null) Object.assign(h, this.opts.groupHeaders[f.group]);
     if (this.opts.fileHeader) h[this.opts.fileHeaderKey] = path;
-    // shared by every plain line of the file (see sinkFor): frozen, replaced (never changed) on a rename
+    // shared by every plain line of the file (see BatchCollector): frozen, replaced (never changed) on a rename
     f.headers = Object.freeze(h);
   }
 
@@ -553,17 +558,17 @@ export class TaildirSource implements Source {
         await this.slot();
         if (this.stopping || this.failing > 0) break;
         const seq = f.changeSeq;
-        const events: FlumeEvent[] = [];
+        const lines = this.collector(f, batchMax);
         const before = f.reader.pos;
-        const res = await f.reader.read(batchMax, this.sinkFor(f, events));
+        const res = await f.reader.read(batchMax, lines.sink);
         f.lastRead = Date.now();
         this.syncReaderCounters(f);
-        if (events.length > 0 || f.reader.pos !== before) {
-          this.submit(f, events);
+        if (lines.count > 0 || f.reader.pos !== before) {
+          this.submit(f, lines.batch());
           progressed = true;
           f.lastChange = f.lastRead;
         }
-        if (events.length > 0) batches++;
+        if (lines.count > 0) batches++;
         if (res.error) {
           this.counters.inc('EventReadFail');
           this.log.rateLimited('warn', `taildir-read:${f.path}`, `reading ${f.path} failed: ${res.error.message}`);
@@ -581,21 +586,8 @@ export class TaildirSource implements Source {
     return progressed;
   }
 
-  private sinkFor(f: Tracked, events: FlumeEvent[]): LineSink {
-    const offsets = this.opts.byteOffsetHeader;
-    const shared = f.headers;
-    return (body, offset, mark) => {
-      // events' headers are never changed in place (interceptors copy on write, sinks only read),
-      // so a plain line carries the file's frozen headers object: no object per line
-      if (!offsets && !mark) {
-        events.push({ headers: shared, body });
-        return;
-      }
-      const headers: Record<string, string> = { ...shared };
-      if (offsets) headers.byteoffset = String(offset);
-      if (mark) headers[mark.key] = mark.value;
-      events.push({ headers, body });
-    };
+  private collector(f: Tracked, maxLines: number): BatchCollector {
+    return new BatchCollector(f.headers, this.opts.byteOffsetHeader, maxLines, this.pool);
   }
 
   private syncReaderCounters(f: Tracked): void {
@@ -690,25 +682,27 @@ export class TaildirSource implements Source {
   }
 
   /** Puts the batch (several may be in flight); its position counts once it and every earlier batch of the file committed. */
-  private submit(f: Tracked, events: FlumeEvent[]): void {
+  private submit(f: Tracked, batch: SourceBatch): void {
     const entry: Pending = { gen: f.gen, end: f.reader.pos, done: false };
     f.queue.push(entry);
-    if (events.length === 0) {
+    const n = batchCount(batch);
+    if (n === 0) {
       entry.done = true;
       this.advance(f);
       return;
     }
     this.inFlight++;
-    this.counters.inc('EventReceivedCount', events.length);
+    this.counters.inc('EventReceivedCount', n);
     this.counters.inc('AppendBatchReceivedCount');
-    const p = this.put(events).then((ok) => {
+    const p = this.put(batch).then((ok) => {
       if (ok) {
         entry.done = true;
-        this.counters.inc('EventAcceptedCount', events.length);
+        this.counters.inc('EventAcceptedCount', n);
         this.counters.inc('AppendBatchAcceptedCount');
         this.advance(f);
       }
     }).finally(() => {
+      releaseBatch(batch, this.pool);
       this.inFlight--;
       this.puts.delete(p);
       this.slotWaiters.shift()?.();
@@ -717,12 +711,12 @@ export class TaildirSource implements Source {
   }
 
   /** Retries a batch until the channel takes it (or the source stops); reading pauses meanwhile. */
-  private async put(events: FlumeEvent[]): Promise<boolean> {
+  private async put(batch: SourceBatch): Promise<boolean> {
     let attempt = 0;
     try {
       for (;;) {
         try {
-          await this.deps.processor.process(events);
+          await this.deps.processor.process(batch);
           return true;
         } catch (err) {
           this.counters.inc('ChannelWriteFail');
@@ -730,7 +724,7 @@ export class TaildirSource implements Source {
           attempt++;
           const full = err instanceof ChannelFullError;
           this.log.rateLimited('warn', `taildir-put:${this.name}`,
-            `${full ? 'channel is full' : 'channel put failed'} (${(err as Error).message}); pausing reading and retrying the batch of ${events.length}`);
+            `${full ? 'channel is full' : 'channel put failed'} (${(err as Error).message}); pausing reading and retrying the batch of ${batchCount(batch)}`);
           if (this.stopping) return false;
           await this.sleep(Math.min(attempt * this.opts.backoffSleepIncrement, this.opts.maxBackoffSleep), false);
           if (this.stopping) return false;
@@ -770,9 +764,8 @@ export class TaildirSource implements Source {
       const idleFor = now - f.lastChange;
       if (caughtUp && (f.deleted || (!f.listed && idleFor >= this.opts.idleTimeout))) {
         // finished for good: its last partial line is delivered rather than lost, then it is let go
-        const events: FlumeEvent[] = [];
-        f.reader.flushPartial(this.sinkFor(f, events));
-        if (events.length > 0) this.submit(f, events);
+        const last = this.collector(f, 1);
+        if (f.reader.flushPartial(last.sink) > 0) this.submit(f, last.batch());
         this.log.info(`${f.path}: ${f.deleted ? 'deleted' : 'rotated away'} and read to its end; released`);
         await this.closeFile(f);
         f.released = true;

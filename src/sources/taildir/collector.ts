@@ -1,0 +1,81 @@
+import type { FlumeEvent } from '../../core/event.ts';
+import { LineBatch, type SourceBatch } from '../../core/line-batch.ts';
+import type { ChunkPool } from './chunk-pool.ts';
+import type { LineSink } from './reader.ts';
+
+/**
+ * Gathers the lines of one read into the batch the source puts. While every
+ * line is plain (only the file's shared headers) they stay offsets in a
+ * LineBatch; a line that needs headers of its own (a piece of a split line, a
+ * truncated one, a byte offset) turns the batch into events, the lines
+ * before it included, so order is kept.
+ */
+export class BatchCollector {
+  private readonly lines: LineBatch;
+  private events?: FlumeEvent[];
+  /** the read buffer of the last line: each buffer is pinned (or shared) once */
+  private last?: Buffer;
+
+  constructor(
+    private readonly headers: Record<string, string>,
+    private readonly byteOffsets: boolean,
+    maxLines: number,
+    private readonly pool?: ChunkPool,
+  ) {
+    this.lines = new LineBatch(headers, maxLines);
+    if (byteOffsets) this.events = [];
+  }
+
+  readonly sink: LineSink = (buf, start, end, offset, mark) => {
+    if (!this.events) {
+      if (!mark) {
+        if (buf !== this.last) {
+          this.pool?.pin(buf);
+          this.last = buf;
+        }
+        this.lines.add(buf, start, end);
+        return;
+      }
+      this.events = this.lines.events().slice();
+      if (this.pool) for (const b of this.lines.bufs) this.pool.share(b);
+    }
+    if (buf !== this.last) {
+      this.pool?.share(buf);
+      this.last = buf;
+    }
+    // events' headers are never changed in place (interceptors copy on write, sinks only read),
+    // so a plain line carries the file's frozen headers object: no object per line
+    const body = buf.subarray(start, end);
+    if (!this.byteOffsets && !mark) {
+      this.events.push({ headers: this.headers, body });
+      return;
+    }
+    const headers: Record<string, string> = { ...this.headers };
+    if (this.byteOffsets) headers.byteoffset = String(offset);
+    if (mark) headers[mark.key] = mark.value;
+    this.events.push({ headers, body });
+  };
+
+  get count(): number {
+    return this.events ? this.events.length : this.lines.count;
+  }
+
+  batch(): SourceBatch {
+    return this.events ?? this.lines;
+  }
+}
+
+/**
+ * A batch is finished (committed, or given up at stop): its read buffers go
+ * back to the pool, unless its lines were made into events that may live on.
+ */
+export function releaseBatch(batch: SourceBatch, pool: ChunkPool | undefined): void {
+  if (!pool || !(batch instanceof LineBatch)) return;
+  let prev: Buffer | undefined;
+  for (const b of batch.bufs) {
+    if (b === prev) continue;
+    prev = b;
+    if (batch.viewed) pool.share(b);
+    else pool.unpin(b);
+  }
+}
