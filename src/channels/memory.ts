@@ -2,6 +2,7 @@ import type { Channel, ChannelDeps, ChannelSpec, Taken } from './channel.ts';
 import type { ComponentContext } from '../config/context.ts';
 import { eventBytes, type FlumeEvent } from '../core/event.ts';
 import { ChannelClosedError, ChannelFullError, TransactionTooLargeError } from '../core/errors.ts';
+import { Turns } from '../core/turns.ts';
 import { CHANNEL_COUNTERS, CounterGroup } from '../metrics/counters.ts';
 import { Fifo } from './event-queue.ts';
 import { Waiters } from './waiters.ts';
@@ -39,6 +40,8 @@ export class MemoryChannel implements Channel {
   private seq = 0;
   private open = false;
   private readonly putWaiters = new Waiters();
+  /** puts wait for room in the order they came */
+  private readonly admissions = new Turns();
   private readonly takeWaiters = new Waiters();
   private readonly byteLimit: number;
 
@@ -78,6 +81,11 @@ export class MemoryChannel implements Channel {
     if (events.length > this.opts.transactionCapacity) {
       throw new TransactionTooLargeError(this.name, events.length, this.opts.transactionCapacity);
     }
+    await this.admissions.run(() => this.admit(events));
+  }
+
+  /** Waits for room for `events` (puts wait in the order they came, see Turns), then queues them. */
+  private async admit(events: FlumeEvent[]): Promise<void> {
     let bytes = 0;
     for (const e of events) bytes += eventBytes(e);
     const deadline = Date.now() + this.opts.keepAliveMs;

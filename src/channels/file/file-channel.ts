@@ -17,6 +17,7 @@ import type { FlumeEvent } from '../../core/event.ts';
 import type { LineBatch } from '../../core/line-batch.ts';
 import { ChannelClosedError, ChannelFullError, FlumeError, TransactionTooLargeError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
+import { Turns } from '../../core/turns.ts';
 import { CHANNEL_COUNTERS, CounterGroup } from '../../metrics/counters.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointData, type Sample } from './checkpoint.ts';
 import { decodeRuns, encodePutBatch, encodeTake, fmtPos, offOf, pos, PUT_FIRST_ENTRY, segOf, type EntryRun, type Range, SEGMENT_HEADER_SIZE } from './framing.ts';
@@ -140,6 +141,8 @@ export class FileChannel implements Channel {
   private takeLock: Promise<unknown> = Promise.resolve();
 
   private readonly room = new Signal();
+  /** puts wait for room in the order they came */
+  private readonly admissions = new Turns();
   private readonly arrivals = new Signal();
   private timer?: ReturnType<typeof setInterval>;
   private checkpointing?: Promise<void>;
@@ -541,7 +544,12 @@ export class FileChannel implements Channel {
     return new ChannelClosedError(this.name, `${what} failed: ${(err as Error).message}`, { cause: err });
   }
 
-  private async reserve(n: number): Promise<void> {
+  /** Room for `n` more events, first come first served (see Turns). */
+  private reserve(n: number): Promise<void> {
+    return this.admissions.run(() => this.reserveNow(n));
+  }
+
+  private async reserveNow(n: number): Promise<void> {
     const deadline = Date.now() + this.opts.keepAliveMs;
     for (;;) {
       if (this.state !== 'open') throw new ChannelClosedError(this.name, `it is ${this.state}`);
