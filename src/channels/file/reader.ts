@@ -10,7 +10,7 @@
 import { close, open, read } from 'node:fs';
 import type { FramePool } from './frame-pool.ts';
 import { ReadBuffers } from './read-buffers.ts';
-import { checkFrame, entryBack, FRAME_HEADER_SIZE, FRAME_MAGIC, FrameType, offOf, pos, PUT_FIRST_ENTRY, putTimeOf, segOf, spanEntries, type EntryRun } from './framing.ts';
+import { checkFrame, entryBack, FRAME_HEADER_SIZE, FRAME_MAGIC, FrameType, offOf, pos, PUT_FIRST_ENTRY, putCountOf, putTimeOf, segOf, spanEntries, type EntryRun } from './framing.ts';
 
 export interface ReadableSegment {
   id: number;
@@ -121,7 +121,12 @@ export class LogReader {
       }
       // `buf` is never written again (a fresh read buffer, or the writer's record): the run may point into it
       const from = entry - this.bufStart;
-      const span = spanEntries(this.buf, from, limit - this.bufStart, max - count);
+      // a take of a whole record (the usual case: takes as large as puts) needs no walk over its
+      // entries to count them: the record says how many it holds
+      const whole = entry === frame + PUT_FIRST_ENTRY && limit === this.vEnd ? putCountOf(this.buf, frame - this.bufStart) : -1;
+      const span = whole >= 0 && whole <= max - count
+        ? { stop: limit - this.bufStart, count: whole }
+        : spanEntries(this.buf, from, limit - this.bufStart, max - count);
       runs.push({ buf: this.buf, from, to: span.stop, count: span.count });
       this.buffers.hold(this.buf);
       times.push(putTimeOf(this.buf, frame - this.bufStart));
