@@ -87,7 +87,14 @@ interface Tracked {
   watcher?: FSWatcher;
 }
 
-const MAX_IN_FLIGHT = 4;
+/**
+ * Puts a source keeps in flight. A put into the file channel waits for an
+ * O_DSYNC write of 1-2 ms, two of which may run at once; with 4 in flight the
+ * source sat idle a quarter of the time waiting for them (bench-tail: 8 is
+ * 6-9 % faster than 4, 16 no faster than 8). Positions still advance only in
+ * order, as batches commit.
+ */
+const MAX_IN_FLIGHT = 8;
 /**
  * How long the loop lets appends gather once it has caught up with a live
  * file: each round costs a put and a sync, so reading every few bytes as they
