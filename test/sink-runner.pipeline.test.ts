@@ -5,7 +5,7 @@ import { MemoryChannel } from '../src/channels/memory.ts';
 import { DeliveryError } from '../src/core/errors.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
 import { Logger } from '../src/core/log.ts';
-import { DEFAULT_RUNNER, SinkRunner } from '../src/core/sink-runner.ts';
+import { COMMITS_IN_FLIGHT, DEFAULT_RUNNER, SinkRunner } from '../src/core/sink-runner.ts';
 import { CounterGroup, SINK_COUNTERS } from '../src/metrics/counters.ts';
 import type { Sink } from '../src/sinks/sink.ts';
 import { until } from './helpers/poll.ts';
@@ -72,28 +72,30 @@ async function fill(ch: GatedChannel, n: number) {
   for (let i = 0; i < n; i += 10) await ch.inner.put(Array.from({ length: Math.min(10, n - i) }, (_, j) => eventOf(String(i + j))));
 }
 
-test('later batches are delivered while earlier take commits are in flight (at most 4); drained counts only after the commit', async () => {
+test('later batches are delivered while earlier take commits are in flight (at most COMMITS_IN_FLIGHT); drained counts only after the commit', async () => {
+  const K = COMMITS_IN_FLIGHT;
+  const total = (K + 2) * 10;
   const ch = new GatedChannel();
-  await fill(ch, 60);
+  await fill(ch, total);
   const sink = new RecordingSink();
   const runner = new SinkRunner(sink, ch.asChannel(), { ...DEFAULT_RUNNER, batchSize: 10, backoffBaseMs: 10, maxBackoffMs: 50 }, quiet);
   await runner.start();
-  // batches 1–4 delivered with their commits held; batch 5 delivered, its commit waiting for a place
-  await until('five batches delivered before any commit', () => sink.delivered.length === 50 && ch.gates.length === 4);
+  // batches 1..K delivered with their commits held; batch K+1 delivered, its commit waiting for a place
+  await until(`${K + 1} batches delivered before any commit`, () => sink.delivered.length === (K + 1) * 10 && ch.gates.length === K);
   assert.is(ch.commitsDone, 0);
   assert.is(sink.counters.get('EventDrainSuccessCount'), 0, 'nothing counted as drained before its commit is durable');
-  // batch 6 waits for commit 1: let every pending callback run, nothing more is delivered
+  // batch K+2 waits for commit 1: let every pending callback run, nothing more is delivered
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-  assert.is(sink.delivered.length, 50, 'never more than four commits outstanding');
-  assert.is(ch.gates.length, 4);
+  assert.is(sink.delivered.length, (K + 1) * 10, `never more than ${K} commits outstanding`);
+  assert.is(ch.gates.length, K);
   ch.hold = false;
   ch.gates.shift()!();
-  await until('the last batch delivered once a commit completed', () => sink.delivered.length === 60);
+  await until('the last batch delivered once a commit completed', () => sink.delivered.length === total);
   for (const g of ch.gates.splice(0)) g();
-  await until('all committed', () => ch.commitsDone === 6);
+  await until('all committed', () => ch.commitsDone === K + 2);
   await runner.stop();
-  assert.equal(sink.delivered, Array.from({ length: 60 }, (_, i) => String(i)));
-  assert.is(sink.counters.get('EventDrainSuccessCount'), 60);
+  assert.equal(sink.delivered, Array.from({ length: total }, (_, i) => String(i)));
+  assert.is(sink.counters.get('EventDrainSuccessCount'), total);
   assert.is(ch.inner.size, 0);
 });
 
