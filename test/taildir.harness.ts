@@ -18,6 +18,8 @@ export class FakeProcessor {
   calls = 0;
   refused = 0;
   maxInFlight = 0;
+  /** as a ChannelProcessor whose channels take line batches: the source hands it LineBatches */
+  readonly takesLines = true;
   private inFlight = 0;
   constructor(readonly maxBatch = 1000) {}
 

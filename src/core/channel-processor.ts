@@ -65,6 +65,15 @@ export class ChannelProcessor {
     }
   }
 
+  /**
+   * A line batch would reach every channel as it is (no interceptor, and every
+   * channel takes lines). Otherwise each would be made into events anyway, and
+   * a source does better to make them as it reads.
+   */
+  get takesLines(): boolean {
+    return this.interceptors.length === 0 && this.selector.channels.every((c) => c.putLines !== undefined);
+  }
+
   /** Largest batch the source may hand over in one `process` call. */
   get maxBatch(): number {
     return Math.min(...this.selector.channels.map((c) => c.transactionCapacity));

@@ -21,9 +21,11 @@ export class BatchCollector {
     private readonly byteOffsets: boolean,
     maxLines: number,
     private readonly pool?: ChunkPool,
+    /** the channels take line batches (ChannelProcessor.takesLines); else events from the start */
+    asLines = true,
   ) {
     this.lines = new LineBatch(headers, maxLines);
-    if (byteOffsets) this.events = [];
+    if (byteOffsets || !asLines) this.events = [];
   }
 
   readonly sink: LineSink = (buf, start, end, offset, mark) => {

@@ -154,6 +154,8 @@ export class TaildirSource implements Source {
   private readonly slotWaiters: (() => void)[] = [];
   private readonly maxInFlight: number;
   private readonly pool: ChunkPool;
+  /** batches go as line batches (see ChannelProcessor.takesLines), else as events */
+  private readonly asLines: boolean;
 
   constructor(private readonly opts: TaildirOptions, private readonly deps: SourceDeps, positionFile: string) {
     this.name = deps.name;
@@ -170,6 +172,7 @@ export class TaildirSource implements Source {
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? MAX_IN_FLIGHT);
     // a spare buffer per batch in flight, and one being read
     this.pool = new ChunkPool(chunkBytes(opts.chunkSize), this.maxInFlight + 2);
+    this.asLines = deps.processor.takesLines === true;
   }
 
   get positionFile(): string {
@@ -594,7 +597,7 @@ export class TaildirSource implements Source {
   }
 
   private collector(f: Tracked, maxLines: number): BatchCollector {
-    return new BatchCollector(f.headers, this.opts.byteOffsetHeader, maxLines, this.pool);
+    return new BatchCollector(f.headers, this.opts.byteOffsetHeader, maxLines, this.pool, this.asLines);
   }
 
   private syncReaderCounters(f: Tracked): void {
