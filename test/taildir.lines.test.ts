@@ -9,7 +9,7 @@ import type { FramePool } from '../src/channels/file/frame-pool.ts';
 import { ChannelProcessor } from '../src/core/channel-processor.ts';
 import { Logger } from '../src/core/log.ts';
 import { ReplicatingSelector } from '../src/selectors/replicating.ts';
-import type { ChunkPool } from '../src/sources/taildir/chunk-pool.ts';
+import type { BufferPool } from '../src/core/buffer-pool.ts';
 import { taildirSourceSpec } from '../src/sources/taildir/spec.ts';
 import type { TaildirSource } from '../src/sources/taildir/source.ts';
 import { contextOf } from './helpers/context.ts';
@@ -70,9 +70,9 @@ test('a large file comes through the file channel line for line while read buffe
       if (t.count === 0) for (const o of open.splice(0)) await finish(o);
       return got.length >= total + 1;
     }, 30_000);
-    const pool = (source as unknown as { pool: ChunkPool }).pool;
+    const pool = (source as unknown as { pool: BufferPool }).pool;
     const frames = (ch as unknown as { frames: FramePool }).frames;
-    assert.ok(pool.reused > 0, `read buffers were reused (${pool.reused})`);
+    assert.ok(pool.recycled > 0, `read buffers were reused (${pool.recycled})`);
     assert.ok(frames.reused > 0, `put frames' slabs were reused (${frames.reused})`);
   } finally {
     await source.stop();

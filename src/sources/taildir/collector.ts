@@ -1,6 +1,6 @@
 import type { FlumeEvent } from '../../core/event.ts';
 import { LineBatch, type SourceBatch } from '../../core/line-batch.ts';
-import type { ChunkPool } from './chunk-pool.ts';
+import type { BufferPool } from '../../core/buffer-pool.ts';
 import type { LineSink } from './reader.ts';
 
 /**
@@ -20,7 +20,7 @@ export class BatchCollector {
     private readonly headers: Record<string, string>,
     private readonly byteOffsets: boolean,
     maxLines: number,
-    private readonly pool?: ChunkPool,
+    private readonly pool?: BufferPool,
     /** the channels take line batches (ChannelProcessor.takesLines); else events from the start */
     asLines = true,
   ) {
@@ -32,17 +32,17 @@ export class BatchCollector {
     if (!this.events) {
       if (!mark) {
         if (buf !== this.last) {
-          this.pool?.pin(buf);
+          this.pool?.hold(buf);
           this.last = buf;
         }
         this.lines.add(buf, start, end);
         return;
       }
       this.events = this.lines.events().slice();
-      if (this.pool) for (const b of this.lines.bufs) this.pool.share(b);
+      if (this.pool) for (const b of this.lines.bufs) this.pool.pin(b);
     }
     if (buf !== this.last) {
-      this.pool?.share(buf);
+      this.pool?.pin(buf);
       this.last = buf;
     }
     // events' headers are never changed in place (interceptors copy on write, sinks only read),
@@ -71,13 +71,13 @@ export class BatchCollector {
  * A batch is finished (committed, or given up at stop): its read buffers go
  * back to the pool, unless its lines were made into events that may live on.
  */
-export function releaseBatch(batch: SourceBatch, pool: ChunkPool | undefined): void {
+export function releaseBatch(batch: SourceBatch, pool: BufferPool | undefined): void {
   if (!pool || !(batch instanceof LineBatch)) return;
   let prev: Buffer | undefined;
   for (const b of batch.bufs) {
     if (b === prev) continue;
     prev = b;
-    if (batch.viewed) pool.share(b);
-    else pool.unpin(b);
+    if (batch.viewed) pool.pin(b);
+    pool.release(b);
   }
 }

@@ -1,5 +1,5 @@
 import { close, fstat, open, read, constants, type Stats } from 'node:fs';
-import type { ChunkPool } from './chunk-pool.ts';
+import type { BufferPool } from '../../core/buffer-pool.ts';
 
 /**
  * Reads one file by offset on an open descriptor, in large chunks, and splits
@@ -28,9 +28,9 @@ export interface ReaderOptions {
   chunkSize?: number;
   /**
    * Where chunks come from and go back to. With a pool, a chunk is reused once
-   * unpinned: the sink must pin (or share) every chunk it keeps a range of.
+   * nobody holds it: the sink must hold (or pin) every chunk it keeps a range of.
    */
-  pool?: ChunkPool;
+  pool?: BufferPool;
 }
 
 /** A mark on a line that is not a whole line of the file. */
@@ -121,7 +121,7 @@ export class FileReader {
   /** Forget buffered bytes and continue from `pos` (after truncation, or to re-read). */
   reset(pos: number): void {
     this.pos = pos;
-    this.opts.pool?.unpin(this.buf);
+    this.opts.pool?.release(this.buf);
     this.buf = EMPTY;
     this.start = this.end = 0;
     this.piece = 0;
@@ -188,9 +188,14 @@ export class FileReader {
       let target = this.buf;
       if (target.length - this.end < MIN_READ_ROOM) {
         const size = Math.max(this.chunk, keep + (this.chunk >> 1));
-        target = pool ? pool.take(size) : Buffer.allocUnsafe(size);
+        if (pool) {
+          target = pool.get(size, this.chunk);
+          pool.hold(target);
+        } else {
+          target = Buffer.allocUnsafe(size);
+        }
         if (keep > 0) this.buf.copy(target, 0, this.start, this.end);
-        pool?.unpin(this.buf);
+        pool?.release(this.buf);
         this.buf = target;
         this.start = 0;
         this.end = keep;
@@ -198,13 +203,13 @@ export class FileReader {
       const into = this.end;
       let n: number;
       // held while read(2) writes into it: a reset() meanwhile must not free it for another reader
-      pool?.pin(target);
+      pool?.hold(target);
       try {
         n = await readP(fd, target, into, target.length - into, at);
       } catch (err) {
         return { lines, eof: true, error: err as NodeJS.ErrnoException };
       } finally {
-        pool?.unpin(target);
+        pool?.release(target);
       }
       if (this.buf !== target || this.end !== into) return { lines, eof: true }; // reset() while reading: drop what was read
       if (n === 0) return { lines, eof: true };
