@@ -16,6 +16,8 @@ import { tempDir } from './helpers/poll.ts';
  * A source's line batch reaches each channel as the events it stands for:
  * the file channel takes it as lines, the memory channel gets events, an
  * interceptor sees events, and selectors route it by its shared headers.
+ * (And a batch of events whose channels are required for some events and
+ * optional for others.)
  */
 const log = new Logger({ write: () => undefined }, 'error');
 const memory = (name: string): MemoryChannel =>
@@ -82,6 +84,21 @@ test('with an interceptor the lines are events first; a multiplexing selector ro
   assert.is(none.unroutedEvents, 2, 'every line of an unrouted batch is counted');
   await a.stop();
   await b.stop();
+});
+
+test('a channel required for some events of a batch and optional for others gets each list once', async () => {
+  const c1 = memory('c1');
+  const c2 = memory('c2');
+  await c1.start();
+  await c2.start();
+  const sel = new MultiplexingSelector('kind', new Map([['x', { required: [c1], optional: [c2] }], ['y', { required: [c2], optional: [] }]]), { required: [c1], optional: [] }, [c1, c2]);
+  const p = new ChannelProcessor([], sel, log);
+  const ev = (body: string, kind: string) => ({ headers: { kind }, body: Buffer.from(body) });
+  await p.process([ev('x1', 'x'), ev('y1', 'y')]);
+  assert.equal((await drain(c1)).map((e) => e.body), ['x1']);
+  assert.equal((await drain(c2)).map((e) => e.body).sort(), ['x1', 'y1'], 'y1 as required, x1 as optional: each once');
+  await c1.stop();
+  await c2.stop();
 });
 
 test.run();

@@ -81,14 +81,17 @@ export class MemoryChannel implements Channel {
     if (events.length > this.opts.transactionCapacity) {
       throw new TransactionTooLargeError(this.name, events.length, this.opts.transactionCapacity);
     }
-    await this.admissions.run(() => this.admit(events));
+    // keep-alive counts from the put, not from its turn
+    const deadline = Date.now() + this.opts.keepAliveMs;
+    await this.admissions.run(() => this.admit(events, deadline));
   }
 
   /** Waits for room for `events` (puts wait in the order they came, see Turns), then queues them. */
-  private async admit(events: FlumeEvent[]): Promise<void> {
+  private async admit(events: FlumeEvent[], deadline: number): Promise<void> {
+    // the channel may have stopped while this put waited for its turn
+    if (!this.open) throw new ChannelClosedError(this.name, 'stopped');
     let bytes = 0;
     for (const e of events) bytes += eventBytes(e);
-    const deadline = Date.now() + this.opts.keepAliveMs;
     while (!this.fits(events.length, bytes)) {
       const left = deadline - Date.now();
       if (left <= 0 || !this.open) {

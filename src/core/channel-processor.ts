@@ -15,6 +15,13 @@ import type { Logger } from './log.ts';
  * (at-least-once; the duplicates are counted in `duplicatedPuts`). Failures of
  * optional channels are logged and ignored.
  */
+/** One put of the batch (or its share of it) into one channel. */
+interface ChannelPut {
+  ch: Channel;
+  n: number;
+  put: () => Promise<void>;
+}
+
 export class ChannelProcessor {
   /** Events put into a channel by an attempt that failed later on another channel. */
   duplicatedPuts = 0;
@@ -32,8 +39,8 @@ export class ChannelProcessor {
       if (this.interceptors.length > 0) return this.process(batch.events());
       if (batch.count === 0) return;
       const { required, optional } = this.selector.routeShared(batch.sample(), batch.count);
-      const put = (ch: Channel): Promise<void> => (ch.putLines ? ch.putLines(batch) : ch.put(batch.events()));
-      return this.putAll(required, optional, put, () => batch.count);
+      const put = (ch: Channel): ChannelPut => ({ ch, n: batch.count, put: () => (ch.putLines ? ch.putLines(batch) : ch.put(batch.events())) });
+      return this.putAll(required.map(put), optional.map(put));
     }
     let events = batch;
     for (const i of this.interceptors) {
@@ -41,26 +48,29 @@ export class ChannelProcessor {
       if (events.length === 0) return;
     }
     const { required, optional } = this.selector.route(events);
-    const list = (ch: Channel): FlumeEvent[] => required.get(ch) ?? optional.get(ch)!;
-    return this.putAll(required.keys(), optional.keys(), (ch) => ch.put(list(ch)), (ch) => list(ch).length);
+    // a channel may be required for some events of the batch and optional for others: two lists
+    return this.putAll(
+      [...required].map(([ch, list]) => ({ ch, n: list.length, put: () => ch.put(list) })),
+      [...optional].map(([ch, list]) => ({ ch, n: list.length, put: () => ch.put(list) })),
+    );
   }
 
-  private async putAll(required: Iterable<Channel>, optional: Iterable<Channel>, put: (ch: Channel) => Promise<void>, count: (ch: Channel) => number): Promise<void> {
+  private async putAll(required: readonly ChannelPut[], optional: readonly ChannelPut[]): Promise<void> {
     let done = 0;
     try {
-      for (const ch of required) {
-        await put(ch);
-        done += count(ch);
+      for (const p of required) {
+        await p.put();
+        done += p.n;
       }
     } catch (err) {
       this.duplicatedPuts += done;
       throw err;
     }
-    for (const ch of optional) {
+    for (const p of optional) {
       try {
-        await put(ch);
+        await p.put();
       } catch (err) {
-        this.log.rateLimited('warn', `optional:${ch.name}`, `optional channel ${ch.name} did not take ${count(ch)} events: ${(err as Error).message}`);
+        this.log.rateLimited('warn', `optional:${p.ch.name}`, `optional channel ${p.ch.name} did not take ${p.n} events: ${(err as Error).message}`);
       }
     }
   }

@@ -546,11 +546,12 @@ export class FileChannel implements Channel {
 
   /** Room for `n` more events, first come first served (see Turns). */
   private reserve(n: number): Promise<void> {
-    return this.admissions.run(() => this.reserveNow(n));
+    // keep-alive counts from the put, not from its turn
+    const deadline = Date.now() + this.opts.keepAliveMs;
+    return this.admissions.run(() => this.reserveNow(n, deadline));
   }
 
-  private async reserveNow(n: number): Promise<void> {
-    const deadline = Date.now() + this.opts.keepAliveMs;
+  private async reserveNow(n: number, deadline: number): Promise<void> {
     for (;;) {
       if (this.state !== 'open') throw new ChannelClosedError(this.name, `it is ${this.state}`);
       if (this.queued + this.reserved + n <= this.opts.capacity) {

@@ -72,6 +72,14 @@ export class FramePool implements FrameAlloc {
     return g;
   }
 
+  /** A frame that will not be written (its encoding failed): the writer's hold goes, and its room if it was the last cut. */
+  discard(f: Buffer): void {
+    const s = this.slabOf.get(f);
+    if (!s) return;
+    if (s === this.current && f.byteOffset - s.buf.byteOffset + f.length === s.used) s.used -= f.length;
+    this.release(f);
+  }
+
   /** True if `f` is a frame of this pool (holds on other buffers are someone else's). */
   owns(f: Buffer): boolean {
     return this.slabOf.has(f);

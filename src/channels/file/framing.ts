@@ -161,11 +161,14 @@ function writeStr(b: Buffer, str: string, at: number): number {
 export interface FrameAlloc {
   alloc(size: number): Buffer;
   trim(frame: Buffer, size: number): Buffer;
+  /** The frame will not be written (its encoding failed): its room goes back. */
+  discard(frame: Buffer): void;
 }
 
 export const PLAIN_ALLOC: FrameAlloc = {
   alloc: (size) => Buffer.allocUnsafe(size),
   trim: (frame, size) => (size === frame.length ? frame : frame.subarray(0, size)),
+  discard: () => undefined,
 };
 
 export function encodePutBatch(events: readonly EventLike[], putTime: number, frames: FrameAlloc = PLAIN_ALLOC): Buffer {
@@ -191,10 +194,19 @@ export function encodePutBatch(events: readonly EventLike[], putTime: number, fr
     size += prevSize;
   }
   const b = frames.alloc(size);
+  try {
+    return encodeInto(b, events, putTime, frames, withHeaders);
+  } catch (err) {
+    frames.discard(b);
+    throw err;
+  }
+}
+
+function encodeInto(b: Buffer, events: readonly EventLike[], putTime: number, frames: FrameAlloc, withHeaders: boolean): Buffer {
   let p = PUT_FIRST_ENTRY;
   // the previous event's headers and where their encoded block sits in `b`
-  prev = undefined;
-  prevCount = 0;
+  let prev: Record<string, string> | undefined;
+  let prevCount = 0;
   let blockAt = 0;
   let blockEnd = 0;
   for (let i = 0; i < events.length; i++) {

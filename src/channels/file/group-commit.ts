@@ -203,12 +203,16 @@ export class GroupCommitLog {
       this.failure ??= { touched: [], err: placeErr };
     }
     const t0 = performance.now();
+    // every write of the cycle settles before its outcome counts: a failed cycle lets go of its
+    // records (forget), which must not happen while another of its writes still reads them
     const synced = placeErr
       ? Promise.reject(placeErr)
-      : Promise.all(touched.map(async (t) => {
+      : Promise.allSettled(touched.map(async (t) => {
           await writeAll(t.seg.fd, t.bufs, t.before);
           if (!t.seg.dsync) await fsyncAsync(t.seg.fd);
-        }));
+        })).then((results) => {
+          for (const r of results) if (r.status === 'rejected') throw r.reason;
+        });
     synced.catch(() => undefined);
     const prev = this.chain;
     this.chain = (async () => {

@@ -24,11 +24,25 @@ import { headerBlockSize, PLAIN_ALLOC, PUT_FIRST_ENTRY, sealPut, w32, writeHeade
  */
 export function encodePutLines(lines: LineBatch, putTime: number, frames: FrameAlloc = PLAIN_ALLOC): Buffer {
   const n = lines.count;
-  const { starts, ends, bufs, segFrom, headers } = lines;
-  const hn = headerCount(headers);
-  const h = hn > 0 ? headerBlockSize(headers) : 0;
+  const hn = headerCount(lines.headers);
+  const h = hn > 0 ? headerBlockSize(lines.headers) : 0;
   const size = PUT_FIRST_ENTRY + n * (10 + h) + lines.bytes;
   const b = frames.alloc(size);
+  try {
+    moveLines(b, lines, h, hn);
+  } catch (err) {
+    frames.discard(b);
+    throw err;
+  }
+  sealPut(b, size, putTime, n);
+  return b;
+}
+
+/** Fills the entries of `b` (sized for them exactly) from the batch's segments; see encodePutLines. */
+function moveLines(b: Buffer, lines: LineBatch, h: number, hn: number): void {
+  const n = lines.count;
+  const { starts, ends, bufs, segFrom, headers } = lines;
+  const size = b.length;
   // the segments, back to back, at the end of the frame
   let region = 0;
   for (let k = 0; k < bufs.length; k++) {
@@ -66,6 +80,4 @@ export function encodePutLines(lines: LineBatch, putTime: number, frames: FrameA
     }
     c += segEnd - base;
   }
-  sealPut(b, p, putTime, n);
-  return b;
 }

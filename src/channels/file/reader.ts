@@ -219,14 +219,21 @@ export class LogReader {
     if (this.buf !== this.own) this.buffers.release(this.buf);
     this.own = next;
     this.buf = next;
+    // the window describes nothing until the read is done: an open or read that fails leaves it empty,
+    // never pointing at the old window's offsets over the new buffer
+    this.bufSeg = -1;
     const want = Math.min(this.buf.length, avail);
     let fdp = this.fds.get(s.id);
     if (!fdp) {
-      fdp = openP(s.path);
-      this.fds.set(s.id, fdp);
+      const opening = openP(s.path);
+      fdp = opening;
+      this.fds.set(s.id, opening);
+      // a failed open is tried again next time, not remembered
+      opening.catch(() => {
+        if (this.fds.get(s.id) === opening) this.fds.delete(s.id);
+      });
     }
     const fd = await fdp;
-    this.bufSeg = -1;
     let got = 0;
     while (got < want) {
       const n = await readP(fd, this.buf.subarray(got), want - got, off + got);
