@@ -5,6 +5,13 @@ import type { Interceptor } from '../interceptors/interceptor.ts';
 import type { ChannelSelector } from '../selectors/selector.ts';
 import type { Logger } from './log.ts';
 
+/** One put of the batch (or its share of it) into one channel. */
+interface ChannelPut {
+  ch: Channel;
+  n: number;
+  put: () => Promise<void>;
+}
+
 /**
  * Sits between a source and its channels: runs the interceptor chain, asks the
  * selector where each event goes, and puts into every required channel.
@@ -15,13 +22,6 @@ import type { Logger } from './log.ts';
  * (at-least-once; the duplicates are counted in `duplicatedPuts`). Failures of
  * optional channels are logged and ignored.
  */
-/** One put of the batch (or its share of it) into one channel. */
-interface ChannelPut {
-  ch: Channel;
-  n: number;
-  put: () => Promise<void>;
-}
-
 export class ChannelProcessor {
   /** Events put into a channel by an attempt that failed later on another channel. */
   duplicatedPuts = 0;

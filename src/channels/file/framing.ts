@@ -152,11 +152,6 @@ function writeStr(b: Buffer, str: string, at: number): number {
   return n;
 }
 
-/**
- * Encodes a put batch as one Put frame (one buffer, one write, one CRC).
- * Consecutive events usually carry the same headers (same file, same host):
- * their header block is encoded once and copied.
- */
 /** Where a put frame's bytes come from: a buffer of `size`, and cutting it to what was used. */
 export interface FrameAlloc {
   alloc(size: number): Buffer;
@@ -171,6 +166,11 @@ export const PLAIN_ALLOC: FrameAlloc = {
   discard: () => undefined,
 };
 
+/**
+ * Encodes a put batch as one Put frame (one buffer, one write, one CRC).
+ * Consecutive events usually carry the same headers (same file, same host):
+ * their header block is encoded once and copied.
+ */
 export function encodePutBatch(events: readonly EventLike[], putTime: number, frames: FrameAlloc = PLAIN_ALLOC): Buffer {
   // room for the worst case (3 UTF-8 bytes per UTF-16 unit); the frame is cut to its real size
   let size = PUT_FIRST_ENTRY;

@@ -11,9 +11,10 @@ import type { LineSink } from './reader.ts';
  * before it included, so order is kept.
  */
 export class BatchCollector {
-  private readonly lines: LineBatch;
+  /** the lines while they are all plain; once a line is not, `events` holds them all */
+  private readonly lines?: LineBatch;
   private events?: FlumeEvent[];
-  /** the read buffer of the last line: each buffer is pinned (or shared) once */
+  /** the read buffer of the last line: each buffer is held (or pinned) once */
   private last?: Buffer;
 
   constructor(
@@ -24,22 +25,23 @@ export class BatchCollector {
     /** the channels take line batches (ChannelProcessor.takesLines); else events from the start */
     asLines = true,
   ) {
-    this.lines = new LineBatch(headers, maxLines);
     if (byteOffsets || !asLines) this.events = [];
+    else this.lines = new LineBatch(headers, maxLines);
   }
 
   readonly sink: LineSink = (buf, start, end, offset, mark) => {
     if (!this.events) {
+      const lines = this.lines!;
       if (!mark) {
         if (buf !== this.last) {
           this.pool?.hold(buf);
           this.last = buf;
         }
-        this.lines.add(buf, start, end);
+        lines.add(buf, start, end);
         return;
       }
-      this.events = this.lines.events().slice();
-      if (this.pool) for (const b of this.lines.bufs) this.pool.pin(b);
+      this.events = lines.events().slice();
+      if (this.pool) for (const b of lines.bufs) this.pool.pin(b);
     }
     if (buf !== this.last) {
       this.pool?.pin(buf);
@@ -59,11 +61,11 @@ export class BatchCollector {
   };
 
   get count(): number {
-    return this.events ? this.events.length : this.lines.count;
+    return this.events ? this.events.length : this.lines!.count;
   }
 
   batch(): SourceBatch {
-    return this.events ?? this.lines;
+    return this.events ?? this.lines!;
   }
 }
 
