@@ -83,7 +83,7 @@ function peakRssMb(): number {
   return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
 }
 
-async function throughSource(): Promise<{ lines: number; ms: number }> {
+async function throughSource(): Promise<{ lines: number; ms: number; cpuMs: number; sysMs: number }> {
   const log = new Logger({ write: () => undefined }, 'error');
   const channel: Channel = CHANNEL === 'file'
     ? new FileChannel({ ...FILE_CHANNEL_DEFAULTS, capacity: 20_000, transactionCapacity: 1000, minimumRequiredSpace: 0 }, { name: 'c1', log, stateDir: dir })
@@ -103,13 +103,15 @@ async function throughSource(): Promise<{ lines: number; ms: number }> {
     ...(process.env.BENCH_IN_FLIGHT ? { maxInFlight: Number(process.env.BENCH_IN_FLIGHT) } : {}),
   }, { name: 'r1', processor, log, stateDir: dir }, join(dir, 'positions.json'));
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await source.start();
   while (drained() < LINES) await new Promise((r) => setTimeout(r, 2));
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
   await source.stop();
   await runner.stop();
   await channel.stop();
-  return { lines: drained(), ms };
+  return { lines: drained(), ms, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000 };
 }
 
 if (CHILD) {
@@ -124,7 +126,7 @@ if (CHILD) {
     // with the agent's own node flags (the bin's shebang), so its RSS is what the agent's would be
     const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     const out = execFileSync(process.execPath, [...NODE_FLAGS, ...prof, '--import', 'tsx', import.meta.filename, String(LINES), '--channel', CHANNEL, '--child', dir], { encoding: 'utf8', env: process.env });
-    const s = JSON.parse(out.trim().split('\n').pop()!) as { lines: number; ms: number; baseMb: number; peakMb: number };
+    const s = JSON.parse(out.trim().split('\n').pop()!) as { lines: number; ms: number; cpuMs: number; sysMs: number; baseMb: number; peakMb: number };
     const floors = [floor(), floor(), floor()].sort((a, b) => a.ms - b.ms);
     const f = floors[1];
     const rate = (r: { lines: number; ms: number }): string =>
@@ -133,6 +135,7 @@ if (CHILD) {
     console.log(`floor (read + split, no channel, median of 3): ${rate(f)}`);
     console.log(`TAILDIR -> ${CHANNEL} channel -> null sink: ${rate(s)}`);
     console.log(`ratio: ${((f.ms / s.ms) * 100).toFixed(1)}% of the floor (target >= 25%)`);
+    console.log(`CPU of the source's process while it ran (all threads): ${s.cpuMs.toFixed(0)} ms, ${s.sysMs.toFixed(0)} ms of it in the kernel (${(s.cpuMs / s.ms).toFixed(2)} cores busy)`);
     console.log(`peak RSS of the source's process: ${s.peakMb.toFixed(0)} MB (target < 150 MB; ${s.baseMb.toFixed(0)} MB of it before the source started: node + tsx)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

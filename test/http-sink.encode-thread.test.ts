@@ -17,6 +17,7 @@ import { contextOf } from './helpers/context.ts';
 import { runtimeAvailable, startCli } from './helpers/cli.ts';
 import { Receiver } from './helpers/receiver.ts';
 import { tempDir, until } from './helpers/poll.ts';
+import { freePort } from './helpers/net.ts';
 
 /** A take's records as the file channel hands them out: `events` put as one batch, cut into runs of `per` entries. */
 function runsOf(events: FlumeEvent[], per = events.length): EntryRun[] {
@@ -215,12 +216,14 @@ for (const runtime of ['node', 'bun', 'deno', 'binary'] as const) {
     writeFileSync(join(logs, 'app.log'), Array.from({ length: n }, (_, i) => `line "${i}" \\ ${'x'.repeat(i % 90)}\n`).join(''));
     const rec = new Receiver();
     const port = await rec.listen();
-    const cli = startCli(['--watch', logs, '--from-beginning', '--data-dir', join(dir, 'state'), '--http', `http://127.0.0.1:${port}/`], { runtime });
+    const mon = await freePort();
+    const cli = startCli(['--watch', logs, '--from-beginning', '--data-dir', join(dir, 'state'), '--http', `http://127.0.0.1:${port}/`, '--metrics-port', String(mon)], { runtime });
     try {
       await until(() => `${rec.bodies.length} of ${n} lines arrived; stderr:\n${cli.stderr}`, () => rec.bodies.length >= n, 60_000);
       const want = Array.from({ length: n }, (_, i) => `line "${i}" \\ ${'x'.repeat(i % 90)}`);
       assert.equal([...rec.bodies].sort(), [...want].sort(), 'every line once, byte for byte');
       assert.not.match(cli.stderr, /encoder thread/, 'the thread started (no fallback to the event loop)');
+      assert.is(await encoderOf(mon), 'thread', 'the sink says it encodes on its thread');
       cli.kill('SIGTERM');
       const { code } = await cli.exited;
       assert.is(code, 0, cli.stderr);
@@ -230,6 +233,12 @@ for (const runtime of ['node', 'bun', 'deno', 'binary'] as const) {
       cleanup();
     }
   });
+}
+
+/** Where the agent's HTTP sink makes its bodies, as its /snapshot says. */
+async function encoderOf(mon: number): Promise<unknown> {
+  const snap = (await (await fetch(`http://127.0.0.1:${mon}/snapshot`)).json()) as { components: { kind: string; details?: { encoder?: unknown } }[] };
+  return snap.components.find((c) => c.kind === 'SINK')?.details?.encoder;
 }
 
 test.run();
