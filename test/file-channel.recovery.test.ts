@@ -4,6 +4,7 @@ import { appendFileSync, cpSync, rmSync, existsSync, openSync, readdirSync, read
 import { join } from 'node:path';
 import { FileChannel, type FileChannelOptions } from '../src/channels/file/file-channel.ts';
 import { inspectChannel, verifyChannel, formatVerify, formatInspect } from '../src/channels/file/inspect.ts';
+import { DELETE_STEP, removeSegmentFile } from '../src/channels/file/segment.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
 import { Logger } from '../src/core/log.ts';
 import { tempDir, until } from './helpers/poll.ts';
@@ -232,6 +233,7 @@ test('segments roll at maxFileSize, consumed segments are deleted, and a backlog
     await until('the consumed first segment deleted', () => !segments(ch).includes(first));
     assert.ok(ch.counters.get('OldestEventAgeMs') >= 0);
     await ch.stop();
+    assert.equal(readdirSync(ch.dataDirs[0]).filter((n) => n.endsWith('.deleting')), [], 'every deletion finished before stop returned');
     const report = await inspectChannel(join(dir, 'channels', 'c1'));
     assert.is(report.eventsPending, 300);
     assert.is(report.checkpoint.status, 'ok');
@@ -242,10 +244,49 @@ test('segments roll at maxFileSize, consumed segments are deleted, and a backlog
     assert.equal(taken, range(0, 600));
     await again.put(ev(600, 1));
     await drain(again);
-    assert.is(segments(again).length, 1, 'only the active segment is left');
+    // consumed segments are deleted off the event loop, one after another, a step at a time
+    await until(() => `only the active segment left: ${segments(again).join(', ')}`, () => segments(again).length === 1);
     await again.stop();
     const v = await verifyChannel(join(dir, 'channels', 'c1'));
     assert.is(v.corrupt.length, 0);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a consumed segment whose deletion a crash cut short (renamed, partly cut) is removed at start and never replayed', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const ch = open(dir, { maxFileSize: 4096 });
+    await ch.start();
+    for (let i = 0; i < 30; i++) await ch.put(ev(i * 20, 20));
+    await ch.stop();
+    // what removeSegmentFile leaves when the process dies between its rename and its unlink: the first
+    // segment under its doomed name, cut short mid-record (its events were consumed before it was renamed)
+    const [first] = segments(ch);
+    const doomed = `${first}.deleting`;
+    cpSync(first, doomed);
+    writeFileSync(doomed, readFileSync(doomed).subarray(0, 1000));
+    const before = lines.length;
+    const again = open(dir, { maxFileSize: 4096 });
+    await again.start();
+    assert.not.ok(existsSync(doomed), 'the half-deleted file is gone');
+    assert.match(lines.slice(before).join('\n'), /removed .*\.deleting, a consumed segment whose deletion a stop cut short/);
+    assert.equal(await drain(again), range(0, 600), 'the real segments replay whole, the doomed copy adds nothing');
+    await again.stop();
+  } finally {
+    cleanup();
+  }
+});
+
+test('removeSegmentFile deletes a segment a step at a time and leaves nothing behind', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, 'log-0000000007.wal');
+    writeFileSync(path, Buffer.alloc(DELETE_STEP * 2 + 123, 1));
+    await removeSegmentFile(path);
+    assert.equal(readdirSync(dir), []);
+    await removeSegmentFile(path).then(() => assert.unreachable('a missing segment is an error'), (err: NodeJS.ErrnoException) => assert.is(err.code, 'ENOENT'));
   } finally {
     cleanup();
   }

@@ -28,7 +28,7 @@ import { encodePutLines } from './put-lines.ts';
 import { LogReader, type ReadableSegment } from './reader.ts';
 import { insertRange } from './ranges.ts';
 import { replayLog, SAMPLE_EVERY } from './replay.ts';
-import { createSegment, createSegmentAhead, fsyncDirAsync, openForAppend } from './segment.ts';
+import { createSegment, createSegmentAhead, openForAppend, removeSegmentFile, sweepDeleting } from './segment.ts';
 
 export interface FileChannelOptions {
   /** Explicit dirs; when absent they go under `<stateDir>/channels/<name>/`. */
@@ -211,6 +211,7 @@ export class FileChannel implements Channel {
         mkdirSync(d, { recursive: true });
         this.releases.push(acquireLock(this.name, d, (m) => this.log.warn(m)));
       }
+      for (const p of sweepDeleting(this.dataDirs)) this.log.info(`removed ${p}, a consumed segment whose deletion a stop cut short`);
       this.replay();
     } catch (err) {
       this.state = 'failed';
@@ -423,18 +424,11 @@ export class FileChannel implements Channel {
   }
 
   private async removeSegments(paths: string[]): Promise<void> {
-    let deleted = 0;
     for (const path of paths) {
       try {
-        await unlink(path);
-        deleted++;
+        await removeSegmentFile(path);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn(`could not delete consumed segment ${path}: ${(err as Error).message}`);
-      }
-    }
-    if (deleted) {
-      for (const d of this.dataDirs) {
-        await fsyncDirAsync(d).catch((err: Error) => this.log.warn(`could not sync ${d} after deleting segments: ${err.message}`));
       }
     }
   }
@@ -449,8 +443,9 @@ export class FileChannel implements Channel {
       this.segs.delete(id);
       this.reader?.forget(id);
     }
-    // off the event loop (an unlink and a directory fsync took milliseconds of every put's time);
-    // a crash before they land leaves a consumed segment that replay reads and finds consumed
+    // off the event loop (an unlink and a directory fsync took milliseconds of every put's time), and a
+    // step at a time (removeSegmentFile); a crash before they land leaves a consumed segment that replay
+    // reads and finds consumed
     if (paths.length) this.deletions = this.deletions.then(() => this.removeSegments(paths));
     let k = 0;
     const head = this.minLivePos();
