@@ -96,7 +96,8 @@ const BROKEN = 'throw new Error("boom at load");\n';
 function withWorker(dir: string, code: string, endpoint = 'http://127.0.0.1:9/'): HttpSinkOptions {
   const file = join(dir, 'test-worker.mjs');
   writeFileSync(file, code);
-  return { ...parseHttp({ type: 'http', endpoint, format: 'ndjson' }), encodeThreadModule: pathToFileURL(file) };
+  // every take goes to the thread, however small: these tests are about the thread
+  return { ...parseHttp({ type: 'http', endpoint, format: 'ndjson', encodeThreadMinBatch: '1' }), encodeThreadModule: pathToFileURL(file) };
 }
 
 const FAILING: [string, string, RegExp][] = [
@@ -173,6 +174,41 @@ test('stopping the sink while the thread holds a batch gives the batch back to t
     assert.match((err as Error).message, /stopped; the batch stays in the channel/);
     assert.not.match(logged.join(''), /encoder thread|event loop/);
   } finally {
+    cleanup();
+  }
+});
+
+test('a take smaller than encodeThreadMinBatch is encoded on the event loop; one as large goes to the thread', async () => {
+  const { dir, cleanup } = tempDir();
+  const got: Buffer[] = [];
+  const server = http.createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      got.push(Buffer.concat(parts));
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  // a thread that takes batches and never answers: a batch handed to it is never delivered
+  const opts = { ...withWorker(dir, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => {});\n", `http://127.0.0.1:${(server.address() as AddressInfo).port}/`), encodeThreadMinBatch: 20 };
+  const sink = httpSinkSpec.create(opts, { name: 'k1', log: new Logger({ write: () => {} }), out: { write: () => {} }, rawTakes: true });
+  await sink.start();
+  try {
+    const small = mixed(19);
+    assert.equal(await sink.deliverRaw!(runsOf(small, 7), () => small), { rejected: 0 }, 'delivered without the thread');
+    assert.ok(got[0].equals(encodeRuns(runsOf(small, 7), 'ndjson', 1 << 20)[0].body), 'the same body the thread would make');
+    const large = mixed(20);
+    const held = sink.deliverRaw!(runsOf(large, 7), () => large).then(() => 'delivered', (e: unknown) => e);
+    const outcome = await Promise.race([held, new Promise((r) => setTimeout(() => r('still with the thread'), 300))]);
+    assert.is(outcome, 'still with the thread');
+    assert.is(got.length, 1, 'nothing more was sent');
+    await sink.stop();
+    assert.instance(await held, DeliveryError, 'the batch goes back to the channel');
+  } finally {
+    await sink.stop();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
     cleanup();
   }
 });

@@ -174,7 +174,10 @@ export class HttpSink implements Sink {
   async deliverRaw(runs: readonly EntryRun[], events: () => FlumeEvent[]): Promise<DeliveryResult> {
     const format = this.opts.format;
     if (format === 'text') return this.deliver(events());
-    const thread = this.thread;
+    let count = 0;
+    for (const r of runs) count += r.count;
+    // a small take is encoded here: the hop to the thread and back would cost it more (encodeThreadMinBatch)
+    const thread = count >= this.opts.encodeThreadMinBatch ? this.thread : undefined;
     const chunks = thread && (await this.encodeOnThread(thread, runs, format));
     if (thread && chunks) {
       try {
