@@ -135,14 +135,14 @@ export const httpSinkSpec: SinkSpec<HttpSinkOptions> = {
 
 /**
  * A take this small is encoded where it is: a hundred lines take ~0.05 ms to
- * encode, less than handing them to the thread and back, and at a live
- * writer's pace the hop showed in every line's latency (node, 20k lines/s,
- * all takes to the thread against those under 256 on the event loop: p50 2.7
- * → 2.25 ms, p99 15–16 → 13.5–14 ms, the agent's CPU 15.1 → 12.3 s;
- * BENCHMARKS.md). At 20k lines/s 96 % of takes hold under 128 events, at
- * 100k lines/s 3 % do: the bound keeps the faster stream's takes on the
- * thread, where they do not load the event loop. Backlogs come in full takes
- * of `batchSize` and go to the thread too.
+ * encode once the code is warm, less than handing them to the thread and back.
+ * At a live writer's pace (node, 20k lines/s, four alternating rounds against
+ * every take on the thread) lines arrived sooner (p50 2.8–4.0 → 2.3–2.6 ms)
+ * and the agent used less CPU (15.6–16.1 → 13.7–14.7 s over 20 s); p99 did
+ * not move (11–17 ms either way; BENCHMARKS.md). At 20k lines/s 96 % of takes
+ * hold under 128 events, at 100k lines/s 3 % do: the bound keeps the faster
+ * stream's takes on the thread, off the event loop. Backlogs come in full
+ * takes of `batchSize` and go to the thread too.
  */
 export const ENCODE_THREAD_MIN_BATCH = 128;
 
