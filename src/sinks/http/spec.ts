@@ -134,17 +134,17 @@ export const httpSinkSpec: SinkSpec<HttpSinkOptions> = {
 };
 
 /**
- * A take this small is encoded where it is: a hundred lines take ~0.05 ms to
- * encode once the code is warm, less than handing them to the thread and back.
- * At a live writer's pace (node, 20k lines/s, four alternating rounds against
- * every take on the thread) lines arrived sooner (p50 2.8–4.0 → 2.3–2.6 ms)
- * and the agent used less CPU (15.6–16.1 → 13.7–14.7 s over 20 s); p99 did
- * not move (11–17 ms either way; BENCHMARKS.md). At 20k lines/s 96 % of takes
- * hold under 128 events, at 100k lines/s 3 % do: the bound keeps the faster
- * stream's takes on the thread, off the event loop. Backlogs come in full
- * takes of `batchSize` and go to the thread too.
+ * Takes of fewer events than this are encoded on the event loop. By default
+ * every take goes to the thread. A bound of 128 (node, 20k lines/s, six
+ * alternating rounds of the bench's live case against every take on the
+ * thread) made lines arrive sooner (p50 2.5–4.0 → 2.2–2.6 ms) and cost the
+ * agent less CPU (15.0–16.1 → 13.2–14.7 s over 20 s), but p99, the figure the
+ * targets are set on, did not follow (median 12.4 → 13.2 ms), and at 100k
+ * lines/s it rose (median 52 → 65 ms): the event loop then encodes while it
+ * is busiest, and the first takes after a start run cold code on it. So it is
+ * a knob for a host where CPU counts more than the slowest line (BENCHMARKS.md).
  */
-export const ENCODE_THREAD_MIN_BATCH = 128;
+export const ENCODE_THREAD_MIN_BATCH = 1;
 
 /** `rollback.503 = true`, `rollback.5XX = false` … under one table's prefix. */
 function statusTable(ctx: ComponentContext, table: string): Map<string, boolean> {
