@@ -89,6 +89,25 @@ test('a thread that cannot start fails every call with EncodeThreadError and say
   }
 });
 
+/** A local endpoint that answers 200 and keeps every request body. */
+async function bodyServer(): Promise<{ got: Buffer[]; url: string; close: () => Promise<void> }> {
+  const got: Buffer[] = [];
+  const server = http.createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      got.push(Buffer.concat(parts));
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const close = async (): Promise<void> => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  return { got, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close };
+}
+
 /** A worker module that throws as it loads. */
 const BROKEN = 'throw new Error("boom at load");\n';
 
@@ -106,19 +125,10 @@ const FAILING: [string, string, RegExp][] = [
 ];
 for (const [what, code, says] of FAILING) test(`the HTTP sink falls back to the event loop when its thread ${what}: every batch delivered, the fallback logged`, async () => {
   const { dir, cleanup } = tempDir();
-  const got: Buffer[] = [];
-  const server = http.createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (c: Buffer) => parts.push(c));
-    req.on('end', () => {
-      got.push(Buffer.concat(parts));
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { got, url, close } = await bodyServer();
   const logged: string[] = [];
   const log = new Logger({ write: (s: string) => logged.push(s) });
-  const opts = withWorker(dir, code, `http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  const opts = withWorker(dir, code, url);
   const sink = httpSinkSpec.create(opts, { name: 'k1', log, out: { write: () => {} } });
   await sink.start();
   try {
@@ -132,8 +142,7 @@ for (const [what, code, says] of FAILING) test(`the HTTP sink falls back to the 
     assert.is((sink.counters.details?.() as { encoder: string }).encoder, 'event loop');
   } finally {
     await sink.stop();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await close();
     cleanup();
   }
 });
@@ -180,18 +189,9 @@ test('stopping the sink while the thread holds a batch gives the batch back to t
 
 test('a take smaller than encodeThreadMinBatch is encoded on the event loop; one as large goes to the thread', async () => {
   const { dir, cleanup } = tempDir();
-  const got: Buffer[] = [];
-  const server = http.createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (c: Buffer) => parts.push(c));
-    req.on('end', () => {
-      got.push(Buffer.concat(parts));
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { got, url, close } = await bodyServer();
   // a thread that takes batches and never answers: a batch handed to it is never delivered
-  const opts = { ...withWorker(dir, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => {});\n", `http://127.0.0.1:${(server.address() as AddressInfo).port}/`), encodeThreadMinBatch: 20 };
+  const opts = { ...withWorker(dir, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => {});\n", url), encodeThreadMinBatch: 20 };
   const sink = httpSinkSpec.create(opts, { name: 'k1', log: new Logger({ write: () => {} }), out: { write: () => {} }, rawTakes: true });
   await sink.start();
   try {
@@ -207,8 +207,7 @@ test('a take smaller than encodeThreadMinBatch is encoded on the event loop; one
     assert.instance(await held, DeliveryError, 'the batch goes back to the channel');
   } finally {
     await sink.stop();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await close();
     cleanup();
   }
 });
