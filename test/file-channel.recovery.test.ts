@@ -271,7 +271,7 @@ test('a consumed segment whose deletion a crash cut short (renamed, partly cut) 
     const again = open(dir, { maxFileSize: 4096 });
     await again.start();
     assert.not.ok(existsSync(doomed), 'the half-deleted file is gone');
-    assert.match(lines.slice(before).join('\n'), /removed .*\.deleting, a consumed segment whose deletion a stop cut short/);
+    assert.match(lines.slice(before).join('\n'), /removed .*\.deleting, a consumed segment whose deletion a crash cut short/);
     assert.equal(await drain(again), range(0, 600), 'the real segments replay whole, the doomed copy adds nothing');
     await again.stop();
   } finally {

@@ -211,7 +211,7 @@ export class FileChannel implements Channel {
         mkdirSync(d, { recursive: true });
         this.releases.push(acquireLock(this.name, d, (m) => this.log.warn(m)));
       }
-      for (const p of sweepDeleting(this.dataDirs)) this.log.info(`removed ${p}, a consumed segment whose deletion a stop cut short`);
+      for (const p of sweepDeleting(this.dataDirs)) this.log.info(`removed ${p}, a consumed segment whose deletion a crash cut short`);
       this.replay();
     } catch (err) {
       this.state = 'failed';
