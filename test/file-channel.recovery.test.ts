@@ -1,10 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, cpSync, rmSync, existsSync, openSync, readdirSync, readFileSync, closeSync, writeSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, rmSync, existsSync, openSync, readdirSync, readFileSync, closeSync, writeSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileChannel, type FileChannelOptions } from '../src/channels/file/file-channel.ts';
 import { inspectChannel, verifyChannel, formatVerify, formatInspect } from '../src/channels/file/inspect.ts';
 import { DELETE_STEP, removeSegmentFile } from '../src/channels/file/segment.ts';
+import { SCAN_CHUNK, scanSegment, SegmentShrankError } from '../src/channels/file/scan.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
 import { Logger } from '../src/core/log.ts';
 import { tempDir, until } from './helpers/poll.ts';
@@ -279,14 +280,75 @@ test('a consumed segment whose deletion a crash cut short (renamed, partly cut) 
   }
 });
 
-test('removeSegmentFile deletes a segment a step at a time and leaves nothing behind', async () => {
+test('removeSegmentFile renames a segment, cuts it a step at a time, then unlinks it; a failed step still deletes it', async () => {
   const { dir, cleanup } = tempDir();
   try {
+    const MiB = 1 << 20;
     const path = join(dir, 'log-0000000007.wal');
-    writeFileSync(path, Buffer.alloc(DELETE_STEP * 2 + 123, 1));
-    await removeSegmentFile(path);
+    const doomed = `${path}.deleting`;
+    writeFileSync(path, Buffer.alloc(3 * MiB + 123, 1));
+    const seen: string[] = [];
+    await removeSegmentFile(path, MiB, (size) => {
+      seen.push(`${size} ${statSync(doomed).size} ${existsSync(path)}`);
+    });
+    assert.equal(seen, [`${3 * MiB} ${3 * MiB} false`, `${2 * MiB} ${2 * MiB} false`, `${MiB} ${MiB} false`], 'cut under its doomed name, never under its own');
     assert.equal(readdirSync(dir), []);
+    // a step that fails (here the callback; for real, a segment that cannot be opened for writing)
+    writeFileSync(path, Buffer.alloc(2 * MiB, 1));
+    await removeSegmentFile(path, MiB, () => {
+      throw new Error('no');
+    });
+    assert.equal(readdirSync(dir), [], 'unlinked whole');
     await removeSegmentFile(path).then(() => assert.unreachable('a missing segment is an error'), (err: NodeJS.ErrnoException) => assert.is(err.code, 'ENOENT'));
+    assert.equal(DELETE_STEP, 4 * MiB);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a take committed while the channel stops: its consumed segments are gone before stop() returns', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const ch = open(dir, { maxFileSize: 64 * 1024 });
+    await ch.start();
+    const body = 'x'.repeat(1000);
+    for (let i = 0; i < 10; i++) await ch.put(Array.from({ length: 100 }, () => eventOf(body)));
+    const many = segments(ch).length;
+    assert.ok(many >= 10, `${many} segments`);
+    const last = await ch.take(1000);
+    const stopping = ch.stop();
+    await last.commit();
+    await stopping;
+    const left = readdirSync(ch.dataDirs[0]);
+    assert.equal(left.filter((n) => n.endsWith('.deleting')), [], 'no deletion outlived stop()');
+    // what is left: the segment the consumed position points into and the one the commit's record rolled to
+    assert.ok(left.filter((n) => n.endsWith('.wal')).length <= 2, `consumed segments deleted: ${left.join(' ')}`);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a segment cut short while it is scanned fails the scan with SegmentShrankError (inspect and verify retry), never a spin', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const ch = open(dir, { maxFileSize: 64 << 20 });
+    await ch.start();
+    const body = 'x'.repeat(1000);
+    for (let i = 0; i < 60; i++) await ch.put(Array.from({ length: 100 }, () => eventOf(body)));
+    await ch.stop();
+    const [seg] = segments(ch);
+    assert.ok(statSync(seg).size > SCAN_CHUNK, 'more than one scan read');
+    let cut = false;
+    const scan = (): unknown => scanSegment(seg, 40, {
+      frame() {
+        if (!cut) {
+          cut = true;
+          truncateSync(seg, 1 << 20);
+        }
+      },
+      corrupt() {},
+    });
+    assert.throws(scan, (err: Error) => err instanceof SegmentShrankError && /shrank from \d+ to \d+ bytes/.test(err.message));
   } finally {
     cleanup();
   }

@@ -240,14 +240,20 @@ export class FileChannel implements Channel {
     await this.checkpointing;
     await this.deletions;
     if (this.spare) {
-      // never written: remove it (a crash instead leaves it, an empty segment that the next start writes into)
+      // never written: remove it (a crash instead leaves it, an empty segment that the next start writes into);
+      // it stays known until it is gone, so that a take committed meanwhile rolls past its id (rollTo)
       const spare = this.spare;
-      this.spare = undefined;
       spare.state = 'abandoned';
       await spare.made;
       if (spare.path) await unlink(spare.path).catch(() => undefined);
+      if (this.spare === spare) this.spare = undefined;
     }
     if (this.opts.checkpointOnClose) await this.checkpoint(true);
+    // a take committed while stopping may have queued more deletions: none outlives the locks
+    for (let d = this.deletions; ; d = this.deletions) {
+      await d;
+      if (d === this.deletions) break;
+    }
     if (this.writer) closeSync(this.writer.segment.fd);
     this.reader?.close();
     this.releaseLocks();
@@ -398,6 +404,8 @@ export class FileChannel implements Channel {
       spare.state = 'abandoned';
       return this.newSegment(id + 1);
     }
+    // being removed by stop(), and a take committed while stopping fills the segment: its id is taken too
+    if (spare?.state === 'abandoned' && spare.id === id) return this.newSegment(id + 1);
     return this.newSegment(id);
   }
 

@@ -87,13 +87,14 @@ function lockPid(dirs: ChannelDirs): number | undefined {
   return undefined;
 }
 
-/** Retries when a running agent deletes a segment under us. */
+/** Retries when a running agent deletes a segment under us (gone, or being cut down: SegmentShrankError). */
 async function withRetry<T>(f: () => T): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return f();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || i >= 4) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'SEGMENT_SHRANK') || i >= 4) throw err;
       await new Promise((r) => setTimeout(r, 50));
     }
   }

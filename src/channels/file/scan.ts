@@ -4,7 +4,19 @@
  * not valid frames are reported as regions. Used by replay, inspect and verify.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { FlumeError } from '../../core/errors.ts';
 import { checkFrame, FRAME_HEADER_SIZE, FRAME_MAGIC } from './framing.ts';
+
+/**
+ * The segment got shorter while it was scanned: a running agent is deleting
+ * it a step at a time (removeSegmentFile). Reads past its new end return
+ * nothing, and the scan would otherwise ask for the same bytes forever.
+ */
+export class SegmentShrankError extends FlumeError {
+  constructor(readonly path: string, size: number, now: number) {
+    super('SEGMENT_SHRANK', `${path} shrank from ${size} to ${now} bytes while it was read (a running agent is deleting it)`);
+  }
+}
 
 export interface ScanVisitor {
   /** A valid frame; `buf` is only valid during the call. `off`/`end` are file offsets. */
@@ -42,7 +54,7 @@ export function scanSegment(path: string, from: number, visitor: ScanVisitor, on
       let got = 0;
       while (got < want) {
         const n = readSync(fd, buf, got, want - got, off + got);
-        if (n === 0) break;
+        if (n === 0) throw new SegmentShrankError(path, fileSize, off + got);
         got += n;
       }
       onBytes?.(Math.max(0, off + got - (bufStart + bufLen)));

@@ -73,20 +73,34 @@ export const DELETE_STEP = 4 << 20;
  * live run (BENCHMARKS.md). Cut down `DELETE_STEP` at a time, no one wait
  * goes above ~4 ms. It is renamed first (and the rename synced), so that a
  * crash mid-way never leaves a shortened file under a segment's name;
- * `sweepDeleting` removes what such a crash leaves.
+ * `sweepDeleting` removes what such a crash leaves. If a step fails (a
+ * segment the agent may not open for writing, say), it is unlinked whole.
+ * `step` and `onStep` (called with the size after each cut) are for tests.
  */
-export async function removeSegmentFile(path: string): Promise<void> {
+export async function removeSegmentFile(path: string, step = DELETE_STEP, onStep?: (size: number) => void): Promise<void> {
   const doomed = `${path}.deleting`;
   await renameAsync(path, doomed);
-  await fsyncDirAsync(dirname(path));
-  const h = await openAsync(doomed, 'r+');
+  try {
+    await fsyncDirAsync(dirname(path));
+    await cutDown(doomed, step, onStep);
+  } catch {
+    // the steps only spread the freeing of its blocks; whatever stopped them, the file still goes
+  }
+  await unlinkAsync(doomed);
+}
+
+/** Truncates `path` to a multiple of `step` below its size, then a step at a time to `step` (the unlink frees the rest). */
+async function cutDown(path: string, step: number, onStep?: (size: number) => void): Promise<void> {
+  const h = await openAsync(path, 'r+');
   try {
     const { size } = await h.stat();
-    for (let to = size - (size % DELETE_STEP || DELETE_STEP); to > 0; to -= DELETE_STEP) await h.truncate(to);
+    for (let to = size - (size % step || step); to > 0; to -= step) {
+      await h.truncate(to);
+      onStep?.(to);
+    }
   } finally {
     await h.close();
   }
-  await unlinkAsync(doomed);
 }
 
 /** Removes segments left half deleted by a crash (see removeSegmentFile); returns their paths. */
@@ -101,8 +115,12 @@ export function sweepDeleting(dirs: readonly string[]): string[] {
     }
     for (const name of names) {
       if (!DELETING.test(name)) continue;
-      unlinkSync(join(dir, name));
-      gone.push(join(dir, name));
+      try {
+        unlinkSync(join(dir, name));
+        gone.push(join(dir, name));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
     }
   }
   return gone;
