@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
@@ -190,26 +190,42 @@ test('stopping the sink while the thread holds a batch gives the batch back to t
 test('a take smaller than encodeThreadMinBatch is encoded on the event loop; one as large goes to the thread', async () => {
   const { dir, cleanup } = tempDir();
   const { got, url, close } = await bodyServer();
-  // a thread that takes batches and never answers: a batch handed to it is never delivered
-  const opts = { ...withWorker(dir, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => {});\n", url), encodeThreadMinBatch: 20 };
+  // a thread that notes each batch it is handed and never answers: a batch given to it is never delivered
+  const marker = join(dir, 'handed');
+  const worker = `import { parentPort } from 'node:worker_threads';\nimport { appendFileSync } from 'node:fs';\nparentPort.on('message', (m) => appendFileSync(${JSON.stringify(marker)}, m.count + '\\n'));\n`;
+  const opts = { ...withWorker(dir, worker, url), encodeThreadMinBatch: 20 };
   const sink = httpSinkSpec.create(opts, { name: 'k1', log: new Logger({ write: () => {} }), out: { write: () => {} }, rawTakes: true });
   await sink.start();
   try {
     const small = mixed(19);
-    assert.equal(await sink.deliverRaw!(runsOf(small, 7), () => small), { rejected: 0 }, 'delivered without the thread');
+    const delivered = await Promise.race([
+      sink.deliverRaw!(runsOf(small, 7), () => small),
+      new Promise((r) => setTimeout(() => r('not delivered within 10 s: it went to the thread'), 10_000)),
+    ]);
+    assert.equal(delivered, { rejected: 0 }, 'delivered without the thread');
     assert.ok(got[0].equals(encodeRuns(runsOf(small, 7), 'ndjson', 1 << 20)[0].body), 'the same body the thread would make');
+    assert.not.ok(existsSync(marker), 'the thread was not handed the small take');
     const large = mixed(20);
     const held = sink.deliverRaw!(runsOf(large, 7), () => large).then(() => 'delivered', (e: unknown) => e);
-    const outcome = await Promise.race([held, new Promise((r) => setTimeout(() => r('still with the thread'), 300))]);
-    assert.is(outcome, 'still with the thread');
-    assert.is(got.length, 1, 'nothing more was sent');
+    await until('the thread to be handed the large take', () => existsSync(marker) && readFileSync(marker, 'utf8') === '20\n');
     await sink.stop();
     assert.instance(await held, DeliveryError, 'the batch goes back to the channel');
+    assert.is(got.length, 1, 'nothing more was sent');
   } finally {
     await sink.stop();
     await close();
     cleanup();
   }
+});
+
+test('encodeThreadMinBatch above batchSize is a warning naming both: no take would reach the thread', () => {
+  const { ctx, problems } = contextOf('a1.sinks.k1', { type: 'http', endpoint: 'http://127.0.0.1:9/', format: 'ndjson', batchSize: 100, encodeThreadMinBatch: 500 });
+  ctx.markUsed('type');
+  const opts = httpSinkSpec.parse(ctx);
+  assert.is(opts.encodeThreadMinBatch, 500);
+  assert.equal(problems.errors, []);
+  assert.equal(problems.warnings.map((w) => [w.key, w.found, w.expected]), [['a1.sinks.k1.encodeThreadMinBatch', '500, above batchSize 100: no take reaches the encoder thread', 'at most batchSize']]);
+  assert.is(parseHttp({ type: 'http', endpoint: 'http://127.0.0.1:9/', format: 'ndjson' }).encodeThreadMinBatch, 1, 'every take goes to the thread by default');
 });
 
 test('the buffer pool reuses what fits and keeps no huge buffer', () => {

@@ -105,8 +105,13 @@ export const httpSinkSpec: SinkSpec<HttpSinkOptions> = {
     }
 
     const maxBackoffMs = ctx.int('maxBackoff', 30_000, { min: 1 });
+    const batchSize = ctx.int('batchSize', 100, { min: 1 });
+    const encodeThreadMinBatch = ctx.int('encodeThreadMinBatch', ENCODE_THREAD_MIN_BATCH, { min: 1 });
+    if (encodeThreadMinBatch > batchSize) {
+      ctx.warning('encodeThreadMinBatch', `${encodeThreadMinBatch}, above batchSize ${batchSize}: no take reaches the encoder thread`, `at most batchSize`);
+    }
     return {
-      batchSize: ctx.int('batchSize', 100, { min: 1 }),
+      batchSize,
       endpoint,
       connectTimeoutMs: ctx.int('connectTimeout', 5000, { min: 1 }),
       requestTimeoutMs: ctx.int('requestTimeout', 5000, { min: 1 }),
@@ -119,7 +124,7 @@ export const httpSinkSpec: SinkSpec<HttpSinkOptions> = {
       compressionLevel: ctx.int('compressionLevel', 6, { min: 1, max: 9 }),
       concurrency: ctx.int('concurrency', 1, { min: 1, max: 64 }),
       encodeThread: ctx.bool('encodeThread', true),
-      encodeThreadMinBatch: ctx.int('encodeThreadMinBatch', ENCODE_THREAD_MIN_BATCH, { min: 1 }),
+      encodeThreadMinBatch,
       initialBackoffMs: ctx.int('initialBackoff', 100, { min: 1, max: maxBackoffMs }),
       maxBackoffMs,
       ...(dlqDir ? { dlqDir } : {}),
