@@ -238,7 +238,6 @@ export class FileChannel implements Channel {
     if (this.timer) clearInterval(this.timer);
     await this.writer?.drain();
     await this.checkpointing;
-    await this.deletions;
     if (this.spare) {
       // never written: remove it (a crash instead leaves it, an empty segment that the next start writes into);
       // it stays known until it is gone, so that a take committed meanwhile rolls past its id (rollTo)
@@ -249,7 +248,7 @@ export class FileChannel implements Channel {
       if (this.spare === spare) this.spare = undefined;
     }
     if (this.opts.checkpointOnClose) await this.checkpoint(true);
-    // a take committed while stopping may have queued more deletions: none outlives the locks
+    // every deletion queued so far, and any a take committed while stopping queued: none outlives the locks
     for (let d = this.deletions; ; d = this.deletions) {
       await d;
       if (d === this.deletions) break;
