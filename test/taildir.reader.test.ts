@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileReader, type LineMark } from '../src/sources/taildir/reader.ts';
+import { FileReader, SYNC_READ_MAX, type LineMark } from '../src/sources/taildir/reader.ts';
 import { tempDir } from './helpers/poll.ts';
 
 interface Got { body: Buffer; offset: number; mark: LineMark }
@@ -59,6 +59,35 @@ test('lines across many chunk boundaries come out intact', async () => {
     r.fd = fd;
     const got = await readAll(r, 7);
     assert.equal(got.map((g) => g.body.toString()), lines);
+  })();
+});
+
+test('with the size known, a read that expects little is made synchronously, a backlog asynchronously; the lines are the same', async () => {
+  const lines = Array.from({ length: 4000 }, (_, i) => `line-${i}-${'x'.repeat(i % 97)}`);
+  const text = lines.join('\n') + '\n';
+  assert.ok(text.length > 2 * SYNC_READ_MAX, 'the file is a backlog at first');
+  await withFile(text, async (path, fd) => {
+    const r = new FileReader(0, { maxLineLength: 1000, longLines: 'split', chunkSize: 16 * 1024 });
+    r.fd = fd;
+    const out: string[] = [];
+    const sink = (buf: Buffer, start: number, end: number): void => void out.push(buf.toString('utf8', start, end));
+    let size = text.length;
+    // far from the end: the read is asynchronous, nothing is handed out before it settles
+    let pending = r.read(10, sink, size);
+    assert.is(out.length, 0);
+    await pending;
+    assert.is(out.length, 10);
+    while (!(await r.read(50, sink, size)).eof);
+    assert.equal(out, lines);
+    // a live append, then a read told the new size: synchronous (its lines are out before read()
+    // returns), the partial line kept
+    appendFileSync(path, 'live-1\nlive-2\nliv');
+    size += 'live-1\nlive-2\nliv'.length;
+    const before = out.length;
+    pending = r.read(50, sink, size);
+    assert.equal(out.slice(before), ['live-1', 'live-2']);
+    assert.ok((await pending).eof);
+    assert.is(r.buffered, 3);
   })();
 });
 

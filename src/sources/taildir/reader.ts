@@ -1,4 +1,4 @@
-import { close, fstat, open, read, constants, type Stats } from 'node:fs';
+import { close, fstat, fstatSync, open, read, readSync, constants, type Stats } from 'node:fs';
 import type { BufferPool } from '../../core/buffer-pool.ts';
 
 /**
@@ -76,6 +76,29 @@ export function fstatP(fd: number): Promise<Stats> {
   return new Promise((resolve, reject) => fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
 }
 
+/**
+ * fstat of a descriptor we hold, synchronously: the inode is in memory, so
+ * this is a microsecond, where the asynchronous call's round trip through the
+ * thread pool cost more than the call itself on every read round of a live
+ * file. Null if it failed (the descriptor's file is gone bad; a read reports why).
+ */
+export function fstatNow(fd: number): Stats | null {
+  try {
+    return fstatSync(fd);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Reads expected to find at most this many bytes are made synchronously: a
+ * live file's appends, just written and in the page cache, cost less to copy
+ * than an asynchronous read's hand-off to the thread pool and back. Larger
+ * reads (a backlog) stay asynchronous, so the event loop goes on while the
+ * kernel copies.
+ */
+export const SYNC_READ_MAX = 64 * 1024;
+
 export function closeFd(fd: number): Promise<void> {
   return new Promise((resolve) => close(fd, () => resolve()));
 }
@@ -130,9 +153,11 @@ export class FileReader {
 
   /**
    * Hands up to `maxLines` lines to `sink`. Stops early at end of file (a
-   * partial line stays buffered) or on a read error.
+   * partial line stays buffered) or on a read error. `knownSize` is the
+   * file's size as last seen: reads expected to find little are made
+   * synchronously (SYNC_READ_MAX).
    */
-  async read(maxLines: number, sink: LineSink): Promise<ReadResult> {
+  async read(maxLines: number, sink: LineSink, knownSize = Infinity): Promise<ReadResult> {
     const fd = this.fd;
     if (fd === null) return { lines: 0, eof: true };
     const max = this.opts.maxLineLength;
@@ -205,7 +230,7 @@ export class FileReader {
       // held while read(2) writes into it: a reset() meanwhile must not free it for another reader
       pool?.hold(target);
       try {
-        n = await readP(fd, target, into, target.length - into, at);
+        n = knownSize - at <= SYNC_READ_MAX ? readSync(fd, target, into, target.length - into, at) : await readP(fd, target, into, target.length - into, at);
       } catch (err) {
         return { lines, eof: true, error: err as NodeJS.ErrnoException };
       } finally {

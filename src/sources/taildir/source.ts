@@ -6,10 +6,10 @@ import type { Logger } from '../../core/log.ts';
 import { CounterGroup, SOURCE_COUNTERS } from '../../metrics/counters.ts';
 import type { Source, SourceDeps } from '../source.ts';
 import { Discovery, type FileGroup, type WatchEvent } from './discovery.ts';
-import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fingerprintMatches, fingerprintOf, identityKey, type Fingerprint } from './identity.ts';
+import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fingerprintMatches, fingerprintMatchesNow, fingerprintOf, identityKey, type Fingerprint } from './identity.ts';
 import { PositionStore, type PositionEntry } from './positions.ts';
 import { BatchCollector, releaseBatch } from './collector.ts';
-import { chunkBytes, FileReader, fstatP, openRead, closeFd, type LongLines } from './reader.ts';
+import { chunkBytes, FileReader, fstatNow, fstatP, openRead, closeFd, type LongLines } from './reader.ts';
 
 const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -467,11 +467,9 @@ export class TaildirSource implements Source {
       if (f.released) continue;
       let st: Stats;
       if (f.reader.fd !== null) {
-        try {
-          st = await fstatP(f.reader.fd);
-        } catch {
-          continue;
-        }
+        const fst = fstatNow(f.reader.fd);
+        if (!fst) continue;
+        st = fst;
         if (st.nlink === 0 && !f.deleted) {
           f.deleted = true;
           f.hint = true;
@@ -499,7 +497,11 @@ export class TaildirSource implements Source {
     let truncated = st.size < f.reader.readAt;
     if (!truncated && fd !== null && (st.size !== f.size || st.mtimeMs !== f.mtimeMs) && f.fp.fpLen > 0) {
       // it changed: make sure it still starts with the bytes we fingerprinted (truncated and regrown past our offset?)
-      truncated = !(await fingerprintMatches(fd, st.size, f.fp).catch(() => true));
+      try {
+        truncated = !fingerprintMatchesNow(fd, st.size, f.fp);
+      } catch {
+        truncated = false; // unreadable now: the read that follows reports it
+      }
     }
     if (truncated) {
       this.log.warn(`${f.path} was truncated (now ${st.size} bytes, we were at ${f.reader.readAt}): reading it again from its start`);
@@ -561,7 +563,7 @@ export class TaildirSource implements Source {
         if (!(await this.ensureOpen(f))) continue;
       } else {
         // a truncation seen before reading on, so we never read new content at an old offset
-        const st = await fstatP(f.reader.fd).catch(() => null);
+        const st = fstatNow(f.reader.fd);
         if (st) await this.observe(f, st);
       }
       let batches = 0;
@@ -571,7 +573,7 @@ export class TaildirSource implements Source {
         const seq = f.changeSeq;
         const lines = this.collector(f, batchMax);
         const before = f.reader.pos;
-        const res = await f.reader.read(batchMax, lines.sink);
+        const res = await f.reader.read(batchMax, lines.sink, f.size);
         f.lastRead = Date.now();
         this.syncReaderCounters(f);
         if (lines.count > 0 || f.reader.pos !== before) {
