@@ -13,13 +13,14 @@
  * the same rate, whose own p99 is printed beside), and replay of a backlog (the
  * channel filled while the sink points at a closed port, then a restart with
  * the receiver up). Floors measured in the same run: read+split of the file
- * in Node, append+fsync of the same bytes in batches of 1000, and the
+ * in Node, append+fsync of the same bytes in batches of 1000, the disk's own
+ * durable-write latency just before each runtime's live cases, and the
  * receiver's own ceiling (a plain keep-alive client posting the same ndjson).
  * The receiver runs in a child process (see the ceiling comparison printed:
  * in the bench process it would share an event loop with the live writer).
  * Writes bench-out/bench-<runtime>.json and bench-out/bench.json.
  */
-import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync, unlinkSync, write, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,7 @@ import { ProcWatch, sampleProc } from './lib/proc.ts';
 import { topSelfTime, type SelfTime } from './lib/profile.ts';
 import { CountingReceiver } from './lib/receiver.ts';
 import { RemoteReceiver } from './lib/receiver-child.ts';
-import { fmt } from './lib/stats.ts';
+import { fmt, percentile, sortedCopy } from './lib/stats.ts';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -65,6 +66,8 @@ const TARGET = { linesPerSec: 500_000, p99At20k: 10, p99At100k: 50, peakRssMB: 1
 interface Throughput { lines: number; seconds: number; linesPerSec: number; mbPerSec: number; steadyLinesPerSec: number; peakRssMB: number; cpuSeconds: number; cpuMicrosPerLine: number; receiverCpuMicrosPerLine: number; missing: number; duplicates: number }
 interface Live { rate: number; seconds: number; lines: number; p50: number; p90: number; p99: number; max: number; maxSeq: number; missing: number; peakRssMB: number; cpuSeconds: number; warmSeconds: number; warmP99: number }
 interface Replay { fileMB: number; lines: number; fillSeconds: number; replayLogMs: number | undefined; toReplayLineSeconds: number; toFirstDeliverySeconds: number; toAllDeliveredSeconds: number; missing: number; peakRssMB: number; replayLine: string }
+/** The disk's own write latency (see floorDurableWriteLatency). */
+interface DiskLatency { writes: number; p50: number; p99: number; p999: number; max: number; over8ms: number }
 interface Floors { readSplit: { linesPerSec: number; mbPerSec: number }; appendFsync: { linesPerSec: number; mbPerSec: number }; receiver: { linesPerSec: number; mbPerSec: number }; receiverInProcess: { linesPerSec: number } }
 
 const MB = 1024 * 1024;
@@ -176,6 +179,36 @@ async function postAll(port: number, bodies: Buffer[]): Promise<number> {
   const s = (performance.now() - t0) / 1000;
   agent.destroy();
   return s;
+}
+
+/**
+ * The disk's own latency at the live rate: a 10 KB O_DSYNC write one
+ * millisecond after the last for `seconds` (what the channel's group commit writes at 20,000
+ * lines/s), each timed, in the directory the agents' channels use. A live
+ * line waits behind every durable write of its batch, so a write the disk
+ * stalls delays every line of its window: this is the floor under p99.
+ */
+async function floorDurableWriteLatency(dir: string, seconds: number): Promise<DiskLatency> {
+  const path = join(dir, 'latency-floor.wal');
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_DSYNC ?? 0));
+  const block = Buffer.alloc(10 * 1024, 0x78);
+  const lat: number[] = [];
+  let off = 0;
+  try {
+    const until = performance.now() + seconds * 1000;
+    while (performance.now() < until) {
+      const t0 = performance.now();
+      await new Promise<void>((res, rej) => write(fd, block, 0, block.length, off, (err) => (err ? rej(err) : res())));
+      lat.push(performance.now() - t0);
+      off += block.length;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  } finally {
+    closeSync(fd);
+    unlinkSync(path);
+  }
+  const sorted = sortedCopy(lat);
+  return { writes: lat.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1], over8ms: lat.filter((x) => x > 8).length };
 }
 
 async function floorReceiver(remote: RemoteReceiver, file: string, lines: number): Promise<Floors['receiver'] & { inProcess: number }> {
@@ -383,6 +416,8 @@ async function main(): Promise<void> {
         const tp = CASES.has('throughput') ? await throughput(rt, remote, file, work) : skipped;
         console.log(`  throughput: ${fmt(tp.linesPerSec)} lines/s (${fmt(tp.mbPerSec, 1)} MB/s) in ${fmt(tp.seconds, 2)} s from spawn; ${fmt(tp.steadyLinesPerSec)} lines/s first→last delivery; peak RSS ${fmt(tp.peakRssMB, 1)} MB; CPU ${fmt(tp.cpuSeconds, 2)} s; missing ${tp.missing}, duplicates ${tp.duplicates}`);
         const noLive = { rate: 0, seconds: 0, lines: 0, p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN, maxSeq: Number.NaN, missing: 0, peakRssMB: Number.NaN, cpuSeconds: Number.NaN, warmSeconds: 0, warmP99: Number.NaN };
+        const disk = CASES.has('live') ? await floorDurableWriteLatency(work, 5) : undefined;
+        if (disk) console.log(`  the disk alone, just before (10 KB O_DSYNC writes, each 1 ms after the last, 5 s): p50 ${fmt(disk.p50, 2)} ms, p99 ${fmt(disk.p99, 2)} ms, p99.9 ${fmt(disk.p999, 2)} ms, max ${fmt(disk.max, 1)} ms; ${disk.over8ms} of ${fmt(disk.writes)} writes over 8 ms`);
         const l20 = CASES.has('live') ? await live(rt, remote, work, 20_000, LIVE_S) : noLive;
         console.log(`  live 20k/s × ${LIVE_S} s: p50 ${fmt(l20.p50, 2)} ms, p90 ${fmt(l20.p90, 2)} ms, p99 ${fmt(l20.p99, 2)} ms, max ${fmt(l20.max, 1)} ms (line ${fmt(l20.maxSeq)} of ${fmt(l20.lines)}); missing ${l20.missing}; CPU ${fmt(l20.cpuSeconds, 2)} s; the ${fmt(l20.warmSeconds)} s warm-up before it: p99 ${fmt(l20.warmP99, 2)} ms`);
         const l100 = CASES.has('live') ? await live(rt, remote, work, 100_000, FAST_S) : noLive;
@@ -394,13 +429,13 @@ async function main(): Promise<void> {
         // recovery (process start, module loading) is paid once whatever the size.
         const fixedStart = Math.max(0, rp.toReplayLineSeconds - (rp.replayLogMs ?? 0) / 1000);
         const replay1GB = fixedStart + (rp.toAllDeliveredSeconds - fixedStart) * gbScale;
-        const r: Record<string, unknown> = { runtime: rt, throughput: tp, live20k: l20, live100k: l100, replay: rp };
+        const r: Record<string, unknown> = { runtime: rt, throughput: tp, live20k: l20, live100k: l100, replay: rp, diskLatency: disk };
         const rows: [string, string, string, string][] = [
           ['end-to-end lines/s', fmt(tp.linesPerSec), `${fmt(tp.linesPerSec / readSplit.linesPerSec, 3)} of read+split, ${fmt(tp.linesPerSec / appendFsync.linesPerSec, 3)} of append+fsync, ${fmt(tp.linesPerSec / rec.linesPerSec, 3)} of receiver`, verdict(tp.linesPerSec, TARGET.linesPerSec, false)],
           ['end-to-end MB/s', fmt(tp.mbPerSec, 1), `${fmt(tp.mbPerSec / readSplit.mbPerSec, 3)} of read+split`, ''],
           ['peak RSS MB', fmt(tp.peakRssMB, 1), '', verdict(maxOf(tp.peakRssMB, l20.peakRssMB, l100.peakRssMB, rp.peakRssMB), TARGET.peakRssMB, true) + ` (max over all cases ${fmt(maxOf(tp.peakRssMB, l20.peakRssMB, l100.peakRssMB, rp.peakRssMB), 1)})`],
           ['CPU s (1M lines)', fmt(tp.cpuSeconds, 2), `${fmt(tp.cpuMicrosPerLine, 2)} µs/line (the receiver ${fmt(tp.receiverCpuMicrosPerLine, 2)} µs/line)`, ''],
-          ['p50 / p99 ms @20k/s', `${fmt(l20.p50, 2)} / ${fmt(l20.p99, 2)}`, `after a ${fmt(l20.warmSeconds)} s warm-up (its p99 ${fmt(l20.warmP99, 2)})`, verdict(l20.p99, TARGET.p99At20k, true)],
+          ['p50 / p99 ms @20k/s', `${fmt(l20.p50, 2)} / ${fmt(l20.p99, 2)}`, `after a ${fmt(l20.warmSeconds)} s warm-up (its p99 ${fmt(l20.warmP99, 2)}); the disk's own p99.9 ${fmt(disk?.p999 ?? Number.NaN, 1)}, max ${fmt(disk?.max ?? Number.NaN, 1)}`, verdict(l20.p99, TARGET.p99At20k, true)],
           ['p50 / p99 ms @100k/s', `${fmt(l100.p50, 2)} / ${fmt(l100.p99, 2)}`, `after a ${fmt(l100.warmSeconds)} s warm-up (its p99 ${fmt(l100.warmP99, 2)})`, verdict(l100.p99, TARGET.p99At100k, true)],
           // recovery alone: the agent's own "replayed N MB in M ms" line, per GB of channel log
           ['replay (recovery) of the channel log, s/GB', fmt(replayPerGb(rp), 2), rp.replayLine.replace(/:.*$/, ''), verdict(replayPerGb(rp), TARGET.replay1GBSec, true)],
