@@ -2,7 +2,7 @@
 // read through the TaildirSource into the memory channel, drained and
 // discarded, against the floor measured in the same run (read the file in
 // large chunks and split lines, no channel).
-//   node --import tsx scripts/bench-tail.ts [lines] [--channel memory|file]
+//   node --import tsx scripts/bench-tail.ts [lines] [--channel memory|file] [--rounds 3]
 // With `--channel file` the batches go into the durable file channel (every
 // put and take commit fsync'ed, group commit) in the same temp dir. Either
 // channel is drained by the real null sink under its SinkRunner (batches of
@@ -12,8 +12,10 @@
 // appended durably with no CPU work around them (durableAppendFloor);
 // BENCH_CPU_PROF=DIR writes the source process's CPU profile (--cpu-prof) there.
 // The source runs in a child process of its own, so its peak RSS (VmHWM) is
-// the source's and the channel's alone, not the file generator's; the floor is
-// the median of three runs in this process.
+// the source's and the channel's alone, not the file generator's. Rounds
+// (--rounds, default 3) alternate the floor (the median of three runs in this
+// process) and the source, and the ratio printed is the median of the rounds'
+// ratios, each against the floor measured just before it.
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, unlinkSync, write, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,10 +33,11 @@ import { DEFAULT_MAX_LINE_LENGTH } from '../src/sources/taildir/spec.ts';
 import { NODE_FLAGS } from '../test/helpers/cli.ts';
 
 const args = process.argv.slice(2);
-const LINES = Number(args.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
+const LINES = Number(args.find((a, i) => /^\d+$/.test(a) && !args[i - 1]?.startsWith('--')) ?? 1_000_000);
 const CHANNEL = args.includes('--channel') ? args[args.indexOf('--channel') + 1] : 'memory';
 if (CHANNEL !== 'memory' && CHANNEL !== 'file') throw new Error(`--channel memory|file, not ${CHANNEL}`);
 const CHILD = args.includes('--child') ? args[args.indexOf('--child') + 1] : undefined;
+const ROUNDS = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 3;
 const dir = CHILD ?? mkdtempSync(join(tmpdir(), 'bench-tail-'));
 const file = join(dir, 'app.log');
 
@@ -114,10 +117,10 @@ function peakRssMb(): number {
   return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
 }
 
-async function throughSource(): Promise<{ lines: number; ms: number; cpuMs: number; sysMs: number }> {
+async function throughSource(state: string): Promise<{ lines: number; ms: number; cpuMs: number; sysMs: number }> {
   const log = new Logger({ write: () => undefined }, 'error');
   const channel: Channel = CHANNEL === 'file'
-    ? new FileChannel({ ...FILE_CHANNEL_DEFAULTS, capacity: 20_000, transactionCapacity: 1000, minimumRequiredSpace: 0 }, { name: 'c1', log, stateDir: dir })
+    ? new FileChannel({ ...FILE_CHANNEL_DEFAULTS, capacity: 20_000, transactionCapacity: 1000, minimumRequiredSpace: 0 }, { name: 'c1', log, stateDir: state })
     : new MemoryChannel('c1', { capacity: 20_000, transactionCapacity: 1000, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 3000 });
   await channel.start();
   const processor = new ChannelProcessor([], new ReplicatingSelector([channel], []), log);
@@ -132,7 +135,7 @@ async function throughSource(): Promise<{ lines: number; ms: number; cpuMs: numb
     fileHeader: false, fileHeaderKey: 'file', byteOffsetHeader: false,
     maxLineLength: DEFAULT_MAX_LINE_LENGTH, longLines: 'split', maxOpenFiles: 256,
     ...(process.env.BENCH_IN_FLIGHT ? { maxInFlight: Number(process.env.BENCH_IN_FLIGHT) } : {}),
-  }, { name: 'r1', processor, log, stateDir: dir }, join(dir, 'positions.json'));
+  }, { name: 'r1', processor, log, stateDir: state }, join(state, 'positions.json'));
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   await source.start();
@@ -147,7 +150,10 @@ async function throughSource(): Promise<{ lines: number; ms: number; cpuMs: numb
 
 if (CHILD) {
   const baseMb = process.memoryUsage().rss / 1048576;
-  const r = await throughSource();
+  // a state of its own (channel, positions): each round starts as a first run
+  const state = mkdtempSync(join(dir, 'state-'));
+  const r = await throughSource(state);
+  rmSync(state, { recursive: true, force: true });
   console.log(JSON.stringify({ ...r, baseMb, peakMb: peakRssMb() }));
 } else {
   try {
@@ -156,20 +162,29 @@ if (CHILD) {
     floor(); // warm the page cache
     // with the agent's own node flags (the bin's shebang), so its RSS is what the agent's would be
     const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-    const out = execFileSync(process.execPath, [...NODE_FLAGS, ...prof, '--import', 'tsx', import.meta.filename, String(LINES), '--channel', CHANNEL, '--child', dir], { encoding: 'utf8', env: process.env });
-    const s = JSON.parse(out.trim().split('\n').pop()!) as { lines: number; ms: number; cpuMs: number; sysMs: number; baseMb: number; peakMb: number };
-    const floors = [floor(), floor(), floor()].sort((a, b) => a.ms - b.ms);
-    const f = floors[1];
-    const disk = CHANNEL === 'file' ? [await durableAppendFloor(bytes), await durableAppendFloor(bytes), await durableAppendFloor(bytes)].sort((a, b) => a.ms - b.ms)[1] : undefined;
+    type Run = { lines: number; ms: number; cpuMs: number; sysMs: number; baseMb: number; peakMb: number };
     const rate = (r: { lines: number; ms: number }): string =>
       `${Math.round(r.lines / (r.ms / 1000)).toLocaleString('en')} lines/s, ${(bytes / 1e6 / (r.ms / 1000)).toFixed(0)} MB/s (${r.ms.toFixed(0)} ms)`;
     console.log(`file: ${LINES.toLocaleString('en')} lines, ${(bytes / 1e6).toFixed(0)} MB`);
-    console.log(`floor (read + split, no channel, median of 3): ${rate(f)}`);
-    console.log(`TAILDIR -> ${CHANNEL} channel -> null sink: ${rate(s)}`);
-    console.log(`ratio: ${((f.ms / s.ms) * 100).toFixed(1)}% of the floor (target >= 25%)`);
-    if (disk) console.log(`the disk alone, appending the same bytes durably (O_DSYNC, 400 KB writes, two in flight; median of 3): ${disk.ms.toFixed(0)} ms, so the channel runs at ${((disk.ms / s.ms) * 100).toFixed(0)}% of the disk's own pace`);
-    console.log(`CPU of the source's process while it ran (all threads): ${s.cpuMs.toFixed(0)} ms, ${s.sysMs.toFixed(0)} ms of it in the kernel (${(s.cpuMs / s.ms).toFixed(2)} cores busy)`);
-    console.log(`peak RSS of the source's process: ${s.peakMb.toFixed(0)} MB (target < 150 MB; ${s.baseMb.toFixed(0)} MB of it before the source started: node + tsx)`);
+    // Rounds alternate the floor and the source, each ratio against the floor measured just before it:
+    // the machine's load swings by a third from minute to minute, and moves both alike.
+    const rounds: { floor: { lines: number; ms: number }; run: Run; ratio: number }[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const f = [floor(), floor(), floor()].sort((a, b) => a.ms - b.ms)[1];
+      const out = execFileSync(process.execPath, [...NODE_FLAGS, ...(i === 0 ? prof : []), '--import', 'tsx', import.meta.filename, String(LINES), '--channel', CHANNEL, '--child', dir], { encoding: 'utf8', env: process.env });
+      const run = JSON.parse(out.trim().split('\n').pop()!) as Run;
+      const ratio = f.ms / run.ms;
+      rounds.push({ floor: f, run, ratio });
+      console.log(`round ${i + 1}: floor (read + split, no channel, median of 3) ${rate(f)}; TAILDIR -> ${CHANNEL} channel -> null sink ${rate(run)}: ${(ratio * 100).toFixed(1)}% of the floor; CPU ${run.cpuMs.toFixed(0)} ms (${run.sysMs.toFixed(0)} in the kernel, ${(run.cpuMs / run.ms).toFixed(2)} cores); peak RSS ${run.peakMb.toFixed(0)} MB`);
+    }
+    const mid = [...rounds].sort((a, b) => a.ratio - b.ratio)[rounds.length >> 1];
+    console.log(`ratio: ${(mid.ratio * 100).toFixed(1)}% of the floor, the median of ${rounds.length} rounds (${rounds.map((r) => (r.ratio * 100).toFixed(1)).join(', ')}; target >= 25%)`);
+    if (CHANNEL === 'file') {
+      const disk = [await durableAppendFloor(bytes), await durableAppendFloor(bytes), await durableAppendFloor(bytes)].sort((a, b) => a.ms - b.ms)[1];
+      console.log(`the disk alone, appending the same bytes durably (O_DSYNC, 400 KB writes, two in flight; median of 3): ${disk.ms.toFixed(0)} ms, so the median round's channel ran at ${((disk.ms / mid.run.ms) * 100).toFixed(0)}% of the disk's own pace`);
+    }
+    const peak = Math.max(...rounds.map((r) => r.run.peakMb));
+    console.log(`peak RSS of the source's process: ${peak.toFixed(0)} MB at most over the rounds (target < 150 MB; ${mid.run.baseMb.toFixed(0)} MB of it before the source started: node + tsx)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
