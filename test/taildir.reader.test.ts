@@ -91,6 +91,27 @@ test('with the size known, a read that expects little is made synchronously, a b
   })();
 });
 
+test('a size seen before the file grew by a backlog: the reads past it are asynchronous, each synchronous one capped', async () => {
+  const lines = Array.from({ length: 8000 }, (_, i) => `grown-${i}-${'y'.repeat(i % 61)}`);
+  const text = lines.join('\n') + '\n';
+  assert.ok(text.length > 4 * SYNC_READ_MAX);
+  await withFile(text, async (_p, fd) => {
+    const r = new FileReader(0, { maxLineLength: 1000, longLines: 'split', chunkSize: 256 * 1024 });
+    r.fd = fd;
+    const out: string[] = [];
+    const sink = (buf: Buffer, start: number, end: number): void => void out.push(buf.toString('utf8', start, end));
+    // the source saw 6 bytes; the file holds far more now
+    const pending = r.read(lines.length, sink, 6);
+    // what came out before read() returned was read synchronously: at most one capped read's worth
+    const syncBytes = out.reduce((n, l) => n + l.length + 1, 0);
+    assert.ok(out.length > 0, 'the read at the size seen is synchronous');
+    assert.ok(syncBytes <= SYNC_READ_MAX, `${syncBytes} bytes handed out synchronously`);
+    await pending;
+    while (!(await r.read(lines.length, sink, 6)).eof);
+    assert.equal(out, lines);
+  })();
+});
+
 test('invalid UTF-8 and binary bytes pass through as bytes', withFile(Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x0a, 0xc3, 0x28, 0x0a]), async (_p, fd) => {
   const r = new FileReader(0, { maxLineLength: 100, longLines: 'split' });
   r.fd = fd;

@@ -75,7 +75,9 @@ export async function fingerprintMatches(fd: number, size: number, known: Finger
  * `fingerprintMatches` with a synchronous read: for a file the source has open
  * and reads on every change, whose first bytes are in the page cache. A
  * kilobyte from the cache costs microseconds; the asynchronous read's hand-off
- * to the thread pool cost more than the read, once per read round.
+ * to the thread pool cost more than the read, once per read round. (If memory
+ * pressure evicted the file's first page, that one read waits on the disk,
+ * and the page is cached again for the next.)
  */
 export function fingerprintMatchesNow(fd: number, size: number, known: Fingerprint): boolean {
   if (known.fpLen === 0) return true;

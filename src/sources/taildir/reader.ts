@@ -154,8 +154,9 @@ export class FileReader {
   /**
    * Hands up to `maxLines` lines to `sink`. Stops early at end of file (a
    * partial line stays buffered) or on a read error. `knownSize` is the
-   * file's size as last seen: reads expected to find little are made
-   * synchronously (SYNC_READ_MAX).
+   * file's size as last seen: reads at most SYNC_READ_MAX before it are made
+   * synchronously, each of at most SYNC_READ_MAX bytes; once reading has
+   * passed it the file grew since, and reads go back to asynchronous.
    */
   async read(maxLines: number, sink: LineSink, knownSize = Infinity): Promise<ReadResult> {
     const fd = this.fd;
@@ -230,7 +231,11 @@ export class FileReader {
       // held while read(2) writes into it: a reset() meanwhile must not free it for another reader
       pool?.hold(target);
       try {
-        n = knownSize - at <= SYNC_READ_MAX ? readSync(fd, target, into, target.length - into, at) : await readP(fd, target, into, target.length - into, at);
+        // synchronous only up to the size last seen (and a little past it, capped): a file that grew
+        // beyond it since is a backlog, read asynchronously, however stale `knownSize` was
+        n = at <= knownSize && knownSize - at <= SYNC_READ_MAX
+          ? readSync(fd, target, into, Math.min(target.length - into, SYNC_READ_MAX), at)
+          : await readP(fd, target, into, target.length - into, at);
       } catch (err) {
         return { lines, eof: true, error: err as NodeJS.ErrnoException };
       } finally {
