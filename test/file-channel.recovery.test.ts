@@ -268,6 +268,11 @@ test('a consumed segment whose deletion a crash cut short (renamed, partly cut) 
     const doomed = `${first}.deleting`;
     cpSync(first, doomed);
     writeFileSync(doomed, readFileSync(doomed).subarray(0, 1000));
+    // inspect counts it apart from the segments: its bytes are on disk, its events are not pending
+    const report = await inspectChannel(join(dir, 'channels', 'c1'));
+    assert.equal(report.deleting, [{ path: doomed, bytes: 1000 }]);
+    assert.not.ok(report.segments.some((s) => s.path === doomed));
+    assert.match(formatInspect(report), /being deleted: 1 consumed segment\(s\), 1000 B/);
     const before = lines.length;
     const again = open(dir, { maxFileSize: 4096 });
     await again.start();

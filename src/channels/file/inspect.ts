@@ -11,7 +11,7 @@ import { FRAME_HEADER_SIZE, FrameType, putCountOf } from './framing.ts';
 import { LOCK_FILE } from './lock.ts';
 import { replayLog } from './replay.ts';
 import { ScanBuffer, scanSegment } from './scan.ts';
-import { listSegments, readSegmentHeader } from './segment.ts';
+import { listDeleting, listSegments, readSegmentHeader } from './segment.ts';
 
 export interface ChannelDirs {
   checkpointDir?: string;
@@ -24,6 +24,8 @@ export interface ChannelInspectReport {
   dataDirs: string[];
   segments: { path: string; id: number; bytes: number; createdAt: number }[];
   totalBytes: number;
+  /** Consumed segments still on disk while they are deleted (by the agent, or after a crash until its next start). */
+  deleting: { path: string; bytes: number }[];
   eventsPending: number;
   /** Age of the oldest pending event (sampled: at most 256 KiB of log younger than the truth), null when empty. */
   oldestEventAgeMs: number | null;
@@ -100,6 +102,19 @@ async function withRetry<T>(f: () => T): Promise<T> {
   }
 }
 
+/** `.deleting` files and their sizes; one removed between the listing and its stat is left out. */
+function deletingFiles(dataDirs: string[]): { path: string; bytes: number }[] {
+  const out: { path: string; bytes: number }[] = [];
+  for (const path of listDeleting(dataDirs)) {
+    try {
+      out.push({ path, bytes: statSync(path).size });
+    } catch {
+      // deleted meanwhile: nothing of it is on disk any more
+    }
+  }
+  return out;
+}
+
 export async function inspectChannel(dir: string): Promise<ChannelInspectReport> {
   const dirs = resolveChannelDirs(dir);
   return withRetry(() => {
@@ -127,6 +142,7 @@ export async function inspectChannel(dir: string): Promise<ChannelInspectReport>
       dataDirs: dirs.dataDirs,
       segments: r.segments.map((s) => ({ path: s.path, id: s.id, bytes: s.size, createdAt: s.createdAt })),
       totalBytes: r.segments.reduce((n, s) => n + s.size, 0),
+      deleting: deletingFiles(dirs.dataDirs),
       eventsPending: r.size,
       oldestEventAgeMs: r.size > 0 && oldest !== undefined ? Math.max(0, now - oldest) : null,
       checkpoint: !ck
@@ -212,6 +228,10 @@ export function formatInspect(r: ChannelInspectReport): string {
   if (r.lockedBy !== undefined) lines.push(`in use by pid ${r.lockedBy} (read-only view; the tail may be moving)`);
   lines.push(`segments: ${r.segments.length}, ${size(r.totalBytes)} on disk`);
   for (const s of r.segments) lines.push(`  ${basename(s.path)}  ${size(s.bytes).padStart(10)}  created ${s.createdAt ? new Date(s.createdAt).toISOString() : '?'}`);
+  if (r.deleting.length) {
+    const bytes = r.deleting.reduce((n, d) => n + d.bytes, 0);
+    lines.push(`being deleted: ${r.deleting.length} consumed segment(s), ${size(bytes)} (the agent cuts them down a step at a time; after a crash its next start removes them)`);
+  }
   lines.push(`events pending: ${r.eventsPending}`);
   lines.push(`oldest pending event: ${r.oldestEventAgeMs === null ? '-' : `${age(r.oldestEventAgeMs)} old`}`);
   const c = r.checkpoint;

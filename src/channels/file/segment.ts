@@ -103,9 +103,9 @@ async function cutDown(path: string, step: number, onStep?: (size: number) => vo
   }
 }
 
-/** Removes segments left half deleted by a crash (see removeSegmentFile); returns their paths. */
-export function sweepDeleting(dirs: readonly string[]): string[] {
-  const gone: string[] = [];
+/** Consumed segments being deleted (see removeSegmentFile): by the running agent, or left by a crash. */
+export function listDeleting(dirs: readonly string[]): string[] {
+  const out: string[] = [];
   for (const dir of dirs) {
     let names: string[];
     try {
@@ -113,14 +113,20 @@ export function sweepDeleting(dirs: readonly string[]): string[] {
     } catch {
       continue;
     }
-    for (const name of names) {
-      if (!DELETING.test(name)) continue;
-      try {
-        unlinkSync(join(dir, name));
-        gone.push(join(dir, name));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
+    for (const name of names) if (DELETING.test(name)) out.push(join(dir, name));
+  }
+  return out;
+}
+
+/** Removes segments left half deleted by a crash (see removeSegmentFile); returns their paths. */
+export function sweepDeleting(dirs: readonly string[]): string[] {
+  const gone: string[] = [];
+  for (const path of listDeleting(dirs)) {
+    try {
+      unlinkSync(path);
+      gone.push(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
   return gone;
