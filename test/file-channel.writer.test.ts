@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { GroupCommitLog, type ActiveSegment } from '../src/channels/file/group-commit.ts';
 import { offOf, pos } from '../src/channels/file/framing.ts';
 import { createSegment } from '../src/channels/file/segment.ts';
@@ -22,6 +22,26 @@ test('concurrent appends share one sync and their callbacks run in log order', a
     assert.is(order.length, 50);
     assert.ok(log.stats.total < 50, `${log.stats.total} syncs for 50 appends`);
     assert.is(statSync(seg.path).size, 40 + 500);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a segment written without O_DSYNC (as under Deno) is fdatasync\'ed per cycle: appends land in order, whole', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const made = segment(dir);
+    closeSync(made.fd);
+    const seg: ActiveSegment = { ...made, fd: openSync(made.path, 'r+'), dsync: false };
+    const log = new GroupCommitLog(seg, 1 << 20, { roll: () => { throw new Error('no roll expected'); } });
+    const order: number[] = [];
+    await Promise.all(Array.from({ length: 40 }, (_, i) => log.append(Buffer.alloc(10, i), (start) => order.push(offOf(start)))));
+    assert.equal(order, Array.from({ length: 40 }, (_, i) => 40 + 10 * i));
+    assert.ok(log.stats.total >= 1 && log.stats.total < 40, `${log.stats.total} syncs for 40 appends`);
+    const bytes = readFileSync(seg.path);
+    assert.is(bytes.length, 40 + 400);
+    for (let i = 0; i < 40; i++) assert.ok(bytes.subarray(40 + 10 * i, 50 + 10 * i).every((b) => b === i), `record ${i} in place`);
+    closeSync(seg.fd);
   } finally {
     cleanup();
   }

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { startCli, type Runtime } from './cli.ts';
@@ -20,6 +20,11 @@ export async function watchSmoke(runtime: Runtime): Promise<void> {
     appendFileSync(join(logs, 'app.log'), 'four\n');
     await cli.waitFor('four\n', 'stdout');
     assert.is(cli.stdout, 'one\ntwo\nthree\nfour\n');
+    // the active segment's descriptor: O_DSYNC (every write durable when it returns), except under Deno,
+    // whose node:fs writes block the event loop; there it is written plainly and fdatasync'ed (segment.ts)
+    const flags = segmentFdFlags(cli.child.pid!, join(dir, 'state'));
+    assert.ok(flags.length > 0, 'the agent holds its active segment open');
+    for (const f of flags) assert.is((f & O_DSYNC) !== 0, runtime !== 'deno', `segment open flags 0${f.toString(8)} under ${runtime}`);
     cli.kill('SIGTERM');
     const { code } = await cli.exited;
     assert.is(code, 0, cli.stderr);
@@ -27,4 +32,24 @@ export async function watchSmoke(runtime: Runtime): Promise<void> {
     cli.kill('SIGKILL');
     cleanup();
   }
+}
+
+/** Linux's O_DSYNC (octal 010000), as /proc/PID/fdinfo prints open flags. */
+const O_DSYNC = 0o10000;
+
+/** The open flags of each descriptor `pid` holds on a channel segment under `stateDir` (Linux /proc). */
+function segmentFdFlags(pid: number, stateDir: string): number[] {
+  const out: number[] = [];
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    if (!target.startsWith(stateDir) || !/log-\d+\.wal$/.test(target)) continue;
+    const m = /flags:\s+([0-7]+)/.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+    if (m) out.push(parseInt(m[1], 8));
+  }
+  return out;
 }

@@ -5,7 +5,7 @@
  * order, synchronously for the whole group (so the channel's state never sees
  * half a group).
  */
-import { closeSync, fsync, ftruncateSync, writev } from 'node:fs';
+import { closeSync, fdatasync, ftruncateSync, writev } from 'node:fs';
 import { offOf, pos, segOf } from './framing.ts';
 
 export interface ActiveSegment {
@@ -76,8 +76,9 @@ function closeQuietly(fd: number): void {
   }
 }
 
-function fsyncAsync(fd: number): Promise<void> {
-  return new Promise((res, rej) => fsync(fd, (err) => (err ? rej(err) : res())));
+/** The data and what reading it back needs (the size), not the timestamps: what a log append must make durable. */
+function fdatasyncAsync(fd: number): Promise<void> {
+  return new Promise((res, rej) => fdatasync(fd, (err) => (err ? rej(err) : res())));
 }
 
 interface Touched {
@@ -209,7 +210,7 @@ export class GroupCommitLog {
       ? Promise.reject(placeErr)
       : Promise.allSettled(touched.map(async (t) => {
           await writeAll(t.seg.fd, t.bufs, t.before);
-          if (!t.seg.dsync) await fsyncAsync(t.seg.fd);
+          if (!t.seg.dsync) await fdatasyncAsync(t.seg.fd);
         })).then((results) => {
           for (const r of results) if (r.status === 'rejected') throw r.reason;
         });
