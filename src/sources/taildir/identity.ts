@@ -59,16 +59,36 @@ export async function fingerprintOf(fd: number, size: number): Promise<Fingerpri
   return { fp: hashPrefix(head), fpLen: head.length };
 }
 
+/** A fingerprint's answer for a file of `size` bytes before any read: decided (true, false), or undefined: read its head. */
+function bySize(size: number, known: Fingerprint): boolean | undefined {
+  if (known.fpLen === 0) return true;
+  if (size < known.fpLen) return false;
+  return undefined;
+}
+
+function headIs(head: Buffer, known: Fingerprint): boolean {
+  return head.length === known.fpLen && hashPrefix(head) === known.fp;
+}
+
+/** `preadAll`, synchronously. */
+function preadAllSync(fd: number, len: number): Buffer {
+  const buf = Buffer.allocUnsafe(len);
+  let got = 0;
+  while (got < len) {
+    const n = readSync(fd, buf, got, len - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
 /**
  * Does the open file still start with the bytes `known` was taken from?
  * False when it is now shorter than the fingerprint (truncated or replaced)
  * or its first bytes differ (a different file on a reused inode).
  */
 export async function fingerprintMatches(fd: number, size: number, known: Fingerprint): Promise<boolean> {
-  if (known.fpLen === 0) return true;
-  if (size < known.fpLen) return false;
-  const head = await preadAll(fd, known.fpLen);
-  return head.length === known.fpLen && hashPrefix(head) === known.fp;
+  return bySize(size, known) ?? headIs(await preadAll(fd, known.fpLen), known);
 }
 
 /**
@@ -80,14 +100,5 @@ export async function fingerprintMatches(fd: number, size: number, known: Finger
  * and the page is cached again for the next.)
  */
 export function fingerprintMatchesNow(fd: number, size: number, known: Fingerprint): boolean {
-  if (known.fpLen === 0) return true;
-  if (size < known.fpLen) return false;
-  const head = Buffer.allocUnsafe(known.fpLen);
-  let got = 0;
-  while (got < known.fpLen) {
-    const n = readSync(fd, head, got, known.fpLen - got, got);
-    if (n === 0) break;
-    got += n;
-  }
-  return got === known.fpLen && hashPrefix(head) === known.fp;
+  return bySize(size, known) ?? headIs(preadAllSync(fd, known.fpLen), known);
 }

@@ -1,4 +1,4 @@
-import { close, fstat, fstatSync, open, read, readSync, constants, type Stats } from 'node:fs';
+import { close, fstatSync, open, read, readSync, constants, type Stats } from 'node:fs';
 import type { BufferPool } from '../../core/buffer-pool.ts';
 
 /**
@@ -72,15 +72,12 @@ export function openRead(path: string): Promise<number> {
   });
 }
 
-export function fstatP(fd: number): Promise<Stats> {
-  return new Promise((resolve, reject) => fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
-}
-
 /**
- * fstat of a descriptor we hold, synchronously: the inode is in memory, so
- * this is a microsecond, where the asynchronous call's round trip through the
- * thread pool cost more than the call itself on every read round of a live
- * file. Null if it failed (the descriptor's file is gone bad; a read reports why).
+ * fstat of a descriptor we hold, synchronously (the only way the source
+ * stats an open file): the inode is in memory, so this is a microsecond, where
+ * the asynchronous call's round trip through the thread pool cost more than
+ * the call itself on every read round of a live file. Null if it failed (the
+ * descriptor's file is gone bad; a read reports why).
  */
 export function fstatNow(fd: number): Stats | null {
   try {

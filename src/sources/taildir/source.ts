@@ -1,4 +1,4 @@
-import { read, stat, watch, type FSWatcher, type Stats } from 'node:fs';
+import { fstatSync, read, stat, watch, type FSWatcher, type Stats } from 'node:fs';
 import { BufferPool } from '../../core/buffer-pool.ts';
 import { batchCount, type SourceBatch } from '../../core/line-batch.ts';
 import { ChannelFullError } from '../../core/errors.ts';
@@ -9,7 +9,7 @@ import { Discovery, type FileGroup, type WatchEvent } from './discovery.ts';
 import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fingerprintMatches, fingerprintMatchesNow, fingerprintOf, identityKey, type Fingerprint } from './identity.ts';
 import { PositionStore, type PositionEntry } from './positions.ts';
 import { BatchCollector, releaseBatch } from './collector.ts';
-import { chunkBytes, FileReader, fstatNow, fstatP, openRead, closeFd, type LongLines } from './reader.ts';
+import { chunkBytes, FileReader, fstatNow, openRead, closeFd, type LongLines } from './reader.ts';
 
 const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -366,7 +366,7 @@ export class TaildirSource implements Source {
     let start = 0;
     let fst: Stats;
     try {
-      fst = await fstatP(fd);
+      fst = fstatSync(fd);
       if (fst.ino !== st.ino || fst.dev !== st.dev) {
         await closeFd(fd);
         this.needList = true;
@@ -637,7 +637,7 @@ export class TaildirSource implements Source {
       f.hint = false;
       return false;
     }
-    const st = await fstatP(fd).catch(() => null);
+    const st = fstatNow(fd);
     if (!st || identityKey(st.dev, st.ino) !== f.key || !(await fingerprintMatches(fd, st.size, f.fp).catch(() => false))) {
       // the path holds another file now; the listing will pick it up as new
       await closeFd(fd);
