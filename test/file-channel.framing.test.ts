@@ -2,8 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { crc32, crc32js } from '../src/channels/file/crc32.ts';
 import {
-  checkFrame, decodeEntries, decodeSegmentHeader, decodeTake, encodePutBatch, encodeSegmentHeader, encodeTake, entryBack,
-  FORMAT_VERSION, FRAME_HEADER_SIZE, FrameType, pos, PUT_FIRST_ENTRY, putCountOf, putTimeOf, resync, SEGMENT_HEADER_SIZE, type EventLike,
+  checkFrame, decodeEntries, decodeHeaderBlock, decodeRuns, decodeSegmentHeader, decodeTake, encodePutBatch, encodeSegmentHeader, encodeTake,
+  entryBack, entryBodyBytes, FORMAT_VERSION, FRAME_HEADER_SIZE, FrameType, layoutEntry, newLayout, pos, PUT_FIRST_ENTRY, putCountOf, putTimeOf,
+  resync, runBlock, SAME_AS_FIRST, SEGMENT_HEADER_SIZE, startRun, type EntryRun, type EventLike,
 } from '../src/channels/file/framing.ts';
 import { insertRange, subtractRange } from '../src/channels/file/ranges.ts';
 
@@ -74,6 +75,49 @@ test('decoded events with the previous event\'s headers share one frozen headers
   assert.throws(() => {
     out[1].headers.file = 'changed';
   });
+});
+
+test('entries with their frame\'s first entry\'s headers carry no block (SAME_AS_FIRST) until one differs; every reader finds their headers', () => {
+  const a = { file: '/var/log/app.log', host: 'h1' };
+  const hs: Record<string, string>[] = [a, a, a, { file: '/var/log/b.log' }, a, a, {}, a];
+  const events: EventLike[] = hs.map((h, i) => ({ headers: { ...h }, body: Buffer.from(`line ${i} ${'x'.repeat(i)}`) }));
+  const b = encodePutBatch(events, 1);
+  const at: number[] = [];
+  for (let p = PUT_FIRST_ENTRY; p < b.length; p += 8 + b.readUInt32LE(p + 4)) at.push(p);
+  assert.equal(at.map((p) => b.readUInt16LE(p + 8)), [2, SAME_AS_FIRST, SAME_AS_FIRST, 1, 2, 2, 0, 2], 'only entries before the first other headers say SAME_AS_FIRST');
+  assert.is(at[2] - at[1], 10 + events[1].body.length, 'a SAME_AS_FIRST entry holds no header block');
+  const bodies = events.map((e) => Buffer.from(e.body).toString());
+  for (let i = 0; i < at.length; i++) {
+    // a take resuming at any entry (the frame's first one not in the run)
+    const out: EventLike[] = [];
+    decodeEntries(b, at[i], b.length, Infinity, out);
+    assert.equal(out.map((e) => e.headers), hs.slice(i), `decoded from entry ${i}`);
+    assert.equal(out.map((e) => Buffer.from(e.body).toString()), bodies.slice(i));
+    const run: EntryRun = { buf: b, from: at[i], to: b.length, count: at.length - i };
+    const layout = newLayout();
+    startRun(run, layout);
+    const walked: Record<string, string>[] = [];
+    for (let p = run.from; p < run.to; p = layout.end) {
+      layoutEntry(b, p, layout);
+      walked.push(decodeHeaderBlock(b, layout.headersAt, layout.headerCount));
+      assert.is(b.toString('utf8', layout.bodyAt, layout.end), bodies[i + walked.length - 1]);
+    }
+    assert.equal(walked, hs.slice(i), `walked from entry ${i}`);
+    assert.is(entryBodyBytes(run), bodies.slice(i).reduce((n, x) => n + x.length, 0));
+    // the same entries copied away from their frame, with the block they stand for before them (the encoder thread's copy)
+    const block = runBlock(run);
+    assert.is(block.count >= 0, i === 1 || i === 2, `entry ${i} needs its frame's block`);
+    if (block.count >= 0) {
+      const copy = Buffer.concat([Buffer.from('pad'), b.subarray(block.at, block.at + block.len), b.subarray(run.from, run.to)]);
+      const moved: EntryRun = { buf: copy, from: 3 + block.len, to: copy.length, count: run.count, blockAt: 3, blockCount: block.count };
+      const got: EventLike[] = [];
+      decodeRuns([moved], got);
+      assert.equal(got.map((e) => e.headers), hs.slice(i), `copied from entry ${i}`);
+      assert.equal(runBlock(moved), { at: 3, count: block.count, len: block.len });
+    }
+  }
+  const many = encodePutBatch(Array.from({ length: 100 }, () => ({ headers: a, body: Buffer.from('x') })), 1);
+  assert.is(many.length, PUT_FIRST_ENTRY + 100 * 11 + (6 + 4 + 16) + (6 + 4 + 2), 'one header block for the frame');
 });
 
 test('a flipped byte fails the CRC, a cut frame is short, resync finds the next frame', () => {

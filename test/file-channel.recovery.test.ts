@@ -7,6 +7,8 @@ import { inspectChannel, verifyChannel, formatVerify, formatInspect } from '../s
 import { DELETE_STEP, removeSegmentFile } from '../src/channels/file/segment.ts';
 import { SCAN_CHUNK, scanSegment, SegmentShrankError } from '../src/channels/file/scan.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
+import { crc32 } from '../src/channels/file/crc32.ts';
+import { FORMAT_VERSION } from '../src/channels/file/framing.ts';
 import { Logger } from '../src/core/log.ts';
 import { tempDir, until } from './helpers/poll.ts';
 
@@ -376,6 +378,44 @@ test('inspect and verify read a running agent\'s dirs without its lock', async (
     assert.is(ch.size, 8);
   } finally {
     await ch.stop();
+    cleanup();
+  }
+});
+
+
+/** Rewrites a segment's header as format version `v` (its CRC made good again). */
+function setVersion(path: string, v: number): void {
+  const b = readFileSync(path);
+  b.writeUInt16LE(v, 8);
+  b.writeUInt32LE(crc32(b, 0, 36), 36);
+  writeFileSync(path, b);
+}
+
+test('a segment of format version 1 (every entry with its own header block) replays; one newer than this build is refused, named', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const ch = open(dir, { checkpointOnClose: false });
+    await ch.start();
+    // each event with headers of its own: no entry says SAME_AS_FIRST, which version 1 did not have
+    await ch.put(ev(0, 50).map((e, i) => ({ headers: { n: String(i) }, body: e.body })));
+    await ch.stop();
+    const [seg] = segments(ch);
+    assert.is(readFileSync(seg).readUInt16LE(8), FORMAT_VERSION);
+    setVersion(seg, 1);
+    const old = open(dir);
+    await old.start();
+    const t = await old.take(1000);
+    assert.equal(text(t.events), range(0, 50));
+    assert.equal(t.events.map((e) => e.headers.n), range(0, 50).map((_, i) => String(i)));
+    await t.rollback();
+    await old.stop();
+    setVersion(seg, FORMAT_VERSION + 1);
+    const newer = open(dir);
+    const err = await newer.start().then(() => undefined, (e: unknown) => e as Error);
+    assert.ok(err, 'a newer format is not guessed at');
+    assert.match(err!.message, seg);
+    assert.match(err!.message, new RegExp(`format version ${FORMAT_VERSION + 1}, this one reads up to ${FORMAT_VERSION}`));
+  } finally {
     cleanup();
   }
 });

@@ -38,6 +38,8 @@ const mixed = (n: number, from = 0): FlumeEvent[] =>
     return eventOf(body, k % 5 === 0 ? { file: '/var/log/a.log', n: String(k) } : { file: '/var/log/b.log' });
   });
 
+const oneFile = (n: number, from = 0): FlumeEvent[] => mixed(n, from).map((e) => eventOf(e.body, { file: '/var/log/app.log' }));
+
 test('the thread makes the same bodies as encodeRuns on the event loop: ndjson, json, cut at the byte cap, gzip', async () => {
   const thread = new EncodeThread();
   try {
@@ -46,7 +48,8 @@ test('the thread makes the same bodies as encodeRuns on the event loop: ndjson, 
         for (const level of [0, 1]) {
           // many batches in a row, bodies given back each time: reused buffers must never show old bytes
           for (let b = 0; b < 12; b++) {
-            const runs = runsOf(mixed(40 + b * 13, b * 1000), 17);
+            // odd batches: one file's lines, whose entries after a record's first say SAME_AS_FIRST (runs start mid-record)
+            const runs = runsOf(b % 2 ? oneFile(40 + b * 13, b * 1000) : mixed(40 + b * 13, b * 1000), 17);
             const want = encodeRuns(runs, format, cap);
             const got = await thread.encode(runs, format, cap, level);
             assert.is(got.length, want.length, `${format} cap ${cap}: requests`);
@@ -192,7 +195,7 @@ test('a take smaller than encodeThreadMinBatch is encoded on the event loop; one
   const { got, url, close } = await bodyServer();
   // a thread that notes each batch it is handed and never answers: a batch given to it is never delivered
   const marker = join(dir, 'handed');
-  const worker = `import { parentPort } from 'node:worker_threads';\nimport { appendFileSync } from 'node:fs';\nparentPort.on('message', (m) => appendFileSync(${JSON.stringify(marker)}, m.count + '\\n'));\n`;
+  const worker = `import { parentPort } from 'node:worker_threads';\nimport { appendFileSync } from 'node:fs';\nparentPort.on('message', (m) => appendFileSync(${JSON.stringify(marker)}, m.runs.reduce((n, r) => n + r.count, 0) + '\\n'));\n`;
   const opts = { ...withWorker(dir, worker, url), encodeThreadMinBatch: 20 };
   const sink = httpSinkSpec.create(opts, { name: 'k1', log: new Logger({ write: () => {} }), out: { write: () => {} }, rawTakes: true });
   await sink.start();

@@ -221,22 +221,33 @@ test('from the file channel\'s records: the same bytes and splits as encoding th
     fc.property(
       fc.array(fc.record({ body, headers: storedHeaders }), { minLength: 1, maxLength: 40 }),
       fc.array(fc.nat(40), { maxLength: 3 }),
+      fc.nat(40),
+      fc.nat(3),
       fc.constantFrom<'ndjson' | 'json'>('ndjson', 'json'),
       fc.oneof(fc.integer({ min: 1, max: 2000 }), fc.constant(Infinity)),
       fc.boolean(),
-      (events: EventLike[], cuts, format, cap, reuse) => {
-        // the batch as put records, taken as runs that start and end at arbitrary entries
-        const frame = encodePutBatch(events, 1);
+      (all: EventLike[], cuts, split, skip, format, cap, reuse) => {
+        // the batch as two put records; of each, the entries after its first `skip` (as a take resumed in
+        // the middle of a record after a restart) taken as runs that start and end at arbitrary entries
+        const parts = [all.slice(0, split % all.length), all.slice(split % all.length)].filter((p) => p.length > 0);
         const runs: EntryRun[] = [];
-        let p = PUT_FIRST_ENTRY;
-        for (const n of [...cuts.map((c) => c % 5), Infinity]) {
-          if (p >= frame.length) break;
-          const { stop, count } = spanEntries(frame, p, frame.length, Math.max(1, n));
-          runs.push({ buf: frame, from: p, to: stop, count });
-          p = stop;
+        const events: EventLike[] = [];
+        for (const part of parts) {
+          const frame = encodePutBatch(part, 1);
+          const dropped = skip % part.length;
+          events.push(...part.slice(dropped));
+          let p = spanEntries(frame, PUT_FIRST_ENTRY, frame.length, dropped).stop;
+          for (const n of [...cuts.map((c) => c % 5), Infinity]) {
+            if (p >= frame.length) break;
+            const { stop, count } = spanEntries(frame, p, frame.length, Math.max(1, n));
+            runs.push({ buf: frame, from: p, to: stop, count });
+            p = stop;
+          }
         }
         const decoded: EventLike[] = [];
         decodeRuns(runs, decoded);
+        assert.equal(decoded.map((e) => ({ ...e.headers })), events.map((e) => ({ ...e.headers })), 'the headers put');
+        assert.equal(decoded.map((e) => [...e.body]), events.map((e) => [...e.body]), 'the bodies put');
         const scratch: Scratch | undefined = reuse ? {} : undefined;
         const want = encodeBatch(decoded as FlumeEvent[], format, cap);
         for (let round = 0; round < (scratch ? 2 : 1); round++) {

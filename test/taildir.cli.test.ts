@@ -344,4 +344,44 @@ test('a file deleted while the agent reads it (channel full, receiver stalled) i
   }
 });
 
+
+test('each line carries its own file\'s `file` header: takes cut records mid-way, kill -9 while requests hang, restart', async () => {
+  const { dir, cleanup } = tempDir();
+  const logs = join(dir, 'logs');
+  mkdirSync(join(logs, 'sub'), { recursive: true });
+  const c = new Collector();
+  const port = await c.listen();
+  // records of up to 50 lines (one file each) taken 7 at a time: most takes start in the middle of a record,
+  // whose entries after its first carry no header block of their own (SAME_AS_FIRST)
+  const conf = agentConf(dir, port, { paths: logs, fileHeader: 'true', batchSize: 50 }, {}, { batchSize: 7 });
+  const writers = ['a.log', 'b.log', join('sub', 'c.log'), 'a-much-longer-name-than-the-others.log'].map((n, i) => new SeqWriter(join(logs, n), `H${i}`));
+  const all = () => writers.flatMap((w) => w.written);
+  let cli: Cli | undefined;
+  try {
+    for (const w of writers) w.write(120);
+    cli = await started(startCli(['agent', '-n', 'a', '-f', conf]), 'a');
+    await until('some lines delivered', () => c.events.length >= 40);
+    c.hold = true;
+    await until('a request held unanswered', () => c.held.length > 0);
+    cli.kill('SIGKILL');
+    await cli.exited;
+    c.held = [];
+    c.hold = false;
+    cli = await started(startCli(['agent', '-n', 'a', '-f', conf]), 'a');
+    for (const w of writers) w.write(30);
+    await delivered(c, all(), 'every line after the restart');
+    await stop(cli);
+    const cmp = compareLines(all(), c.bodies());
+    assert.equal([cmp.missing.length, cmp.unexpected.length], [0, 0], describeComparison(cmp));
+    const pathOf = new Map(writers.map((w, i) => [`H${i}`, w.path]));
+    const wrong = c.events.filter((e) => e.headers.file !== pathOf.get(e.body.split('-')[0]));
+    assert.equal(wrong.slice(0, 3), [], `${wrong.length} of ${c.events.length} lines with another file's header`);
+  } finally {
+    cli?.kill('SIGKILL');
+    for (const w of writers) w.close();
+    await c.close();
+    cleanup();
+  }
+});
+
 test.run();

@@ -1,6 +1,6 @@
 import type { ComponentContext } from '../config/context.ts';
 import type { FlumeEvent } from '../core/event.ts';
-import { layoutEntry, type EntryLayout, type EntryRun } from '../channels/file/framing.ts';
+import { entryBodyBytes, type EntryRun } from '../channels/file/framing.ts';
 import { CounterGroup, SINK_COUNTERS } from '../metrics/counters.ts';
 import type { Sink, SinkSpec } from './sink.ts';
 
@@ -24,14 +24,8 @@ export class NullSink implements Sink {
 
   /** A file channel's take, discarded without decoding it (the body bytes are still counted). */
   async deliverRaw(runs: readonly EntryRun[]): Promise<void> {
-    const at: EntryLayout = { headersAt: 0, bodyAt: 0, headerCount: 0, end: 0 };
     let bytes = 0;
-    for (const r of runs) {
-      for (let p = r.from; p < r.to; p = at.end) {
-        layoutEntry(r.buf, p, at);
-        bytes += at.end - at.bodyAt;
-      }
-    }
+    for (const r of runs) bytes += entryBodyBytes(r);
     this.counters.inc('BytesDiscarded', bytes);
   }
 }

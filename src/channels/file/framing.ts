@@ -1,5 +1,5 @@
 /**
- * The on-disk format, version 1 (docs/file-channel.md).
+ * The on-disk format, version 2 (docs/file-channel.md).
  *
  * A segment file starts with a 40-byte versioned header, then holds frames back to back:
  *
@@ -13,6 +13,8 @@
  *   Put payload  = putTime:f64 | count:u32 | entry*
  *   entry        = back:u32 (offset of the entry from its frame's start) | length:u32 (of what follows)
  *                  | headerCount:u16 | (keyLen:u16 key valueLen:u32 value)* | body (the rest)
+ *                  headerCount 0xFFFF (SAME_AS_FIRST, version 2): no header block, the headers are
+ *                  those of the frame's first entry, and so are those of every entry between
  *   Take payload = count:u32 | spanCount:u32 | (startSeg:u32 startOff:u32 endSeg:u32 endOff:u32)*
  *
  * A log position is (segment id, byte offset). An event is named by the
@@ -23,13 +25,24 @@ import { headerCount, sameHeaders } from '../../core/event.ts';
 import { crc32 } from './crc32.ts';
 
 export const SEGMENT_MAGIC = 'FTWALSEG';
-export const FORMAT_VERSION = 1;
+/** 2: entries may say their headers are their frame's first entry's (SAME_AS_FIRST); 1 had no such entries. */
+export const FORMAT_VERSION = 2;
 export const SEGMENT_HEADER_SIZE = 40;
 
 export const FRAME_MAGIC = 0xf17e;
 export const FRAME_HEADER_SIZE = 12;
 /** Offset of the first entry from the start of a Put frame. */
 export const PUT_FIRST_ENTRY = FRAME_HEADER_SIZE + 12;
+/**
+ * An entry's header count that means "no header block here: my headers are
+ * my frame's first entry's". A file's lines all carry its `file` header, so
+ * in quick mode every entry repeated ~50 bytes a line of ~170 needs once per
+ * record. An encoder writes it only while every entry so far in the frame has
+ * the first entry's headers, so "the first entry's" is also "the previous
+ * entry's": a walk keeps the last block it saw, and one that starts in the
+ * middle of a frame finds the block through `back`.
+ */
+export const SAME_AS_FIRST = 0xffff;
 /** Frames above this are treated as corrupt lengths (no batch is that large). */
 export const MAX_FRAME_PAYLOAD = 1 << 30;
 
@@ -69,7 +82,7 @@ export function encodeSegmentHeader(id: number, createdAt: number): Buffer {
   b.write(SEGMENT_MAGIC, 0, 'latin1');
   b.writeUInt16LE(FORMAT_VERSION, 8);
   b.writeUInt16LE(SEGMENT_HEADER_SIZE, 10);
-  b.writeUInt32LE(0, 12); // flags, none defined in version 1
+  b.writeUInt32LE(0, 12); // flags, none defined
   b.writeUInt32LE(id % SEG, 16);
   b.writeUInt32LE(Math.floor(id / SEG), 20);
   b.writeDoubleLE(createdAt, 24);
@@ -209,17 +222,23 @@ function encodeInto(b: Buffer, events: readonly EventLike[], putTime: number, fr
   let prevCount = 0;
   let blockAt = 0;
   let blockEnd = 0;
+  // every entry so far has the first entry's headers: an equal one says so instead of a block
+  let asFirst = withHeaders;
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     const start = p;
     w32(b, p, start);
     p += 10;
     let n = 0;
-    if (withHeaders && sameHeaders(e.headers, prev, prevCount)) {
+    const same = withHeaders && sameHeaders(e.headers, prev, prevCount);
+    if (same && asFirst && prevCount > 0) {
+      n = SAME_AS_FIRST;
+    } else if (same) {
       b.copyWithin(p, blockAt, blockEnd);
       p += blockEnd - blockAt;
       n = prevCount;
     } else if (withHeaders) {
+      asFirst = i === 0;
       blockAt = p;
       n = headerCount(e.headers);
       p = writeHeaderBlock(b, p, e.headers);
@@ -252,7 +271,7 @@ export function writeHeaderBlock(b: Buffer, p: number, headers: Record<string, s
     p += 4 + vl;
     n++;
   }
-  if (n > 0xffff) throw new RangeError('more than 65535 headers on one event');
+  if (n >= SAME_AS_FIRST) throw new RangeError('more than 65534 headers on one event');
   return p;
 }
 
@@ -315,11 +334,14 @@ function sameBytes(b: Uint8Array, a: number, c: number, n: number): boolean {
  * for as long as the events live (a take's buffers are pinned once decoded,
  * read-buffers.ts). Header strings equal to the previous event's (the usual
  * case: same host, same file) are reused, not decoded again, and an event whose
- * headers are all the previous event's shares its headers object, frozen (what
- * a take hands out goes to sinks, which only read it). Returns the offset after
- * the last entry decoded.
+ * headers are all the previous event's (or the frame's first entry's, which
+ * SAME_AS_FIRST says) shares its headers object, frozen (what a take hands out
+ * goes to sinks, which only read it). A SAME_AS_FIRST entry before any block
+ * takes its frame's first entry's headers, found through `back` (so `b` holds
+ * the whole frame), or from `block` when the caller has them elsewhere.
+ * Returns the offset after the last entry decoded.
  */
-export function decodeEntries(b: Buffer, from: number, end: number, max: number, out: EventLike[]): number {
+export function decodeEntries(b: Buffer, from: number, end: number, max: number, out: EventLike[], block?: { at: number; count: number }): number {
   const { stop } = spanEntries(b, from, end, max - out.length);
   let p: number;
   // previous event's header strings: [byte offset, byte length, string] per slot
@@ -328,11 +350,23 @@ export function decodeEntries(b: Buffer, from: number, end: number, max: number,
   const prevStr: string[] = [];
   let prevHeaders: Record<string, string> | undefined;
   let prevCount = -1;
+  // the headers SAME_AS_FIRST stands for: the last block's (see SAME_AS_FIRST)
+  let firstHeaders: Record<string, string> | undefined;
   p = from;
   while (p < stop) {
     const len = u32(b, p + 4);
     const entryEnd = p + 8 + len;
     const hn = b[p + 8] | (b[p + 9] << 8);
+    if (hn === SAME_AS_FIRST) {
+      if (!firstHeaders) {
+        const at = block ?? firstBlock(b, p);
+        firstHeaders = decodeHeaderBlock(b, at.at, at.count);
+      }
+      if (!Object.isFrozen(firstHeaders)) Object.freeze(firstHeaders);
+      out.push({ headers: firstHeaders, body: new Uint8Array(b.buffer, b.byteOffset + p + 10, entryEnd - p - 10) });
+      p = entryEnd;
+      continue;
+    }
     let q = p + 10;
     // stays true while every header so far is the previous event's, in the same slot
     let same = hn === prevCount && prevHeaders !== undefined;
@@ -372,11 +406,33 @@ export function decodeEntries(b: Buffer, from: number, end: number, max: number,
     }
     prevHeaders = h;
     prevCount = hn;
+    if (hn > 0) firstHeaders = h;
     // a plain Uint8Array view: cheaper to make than a Buffer slice, and bodies are Uint8Array anyway
     out.push({ headers: h, body: new Uint8Array(b.buffer, b.byteOffset + q, entryEnd - q) });
     p = entryEnd;
   }
   return stop;
+}
+
+/**
+ * The header block a SAME_AS_FIRST entry at `p` stands for: its frame's first
+ * entry's, which `back` leads to (`b` holds the whole frame).
+ */
+export function firstBlock(b: Uint8Array, p: number): { at: number; count: number; len: number } {
+  const first = p - u32(b, p) + PUT_FIRST_ENTRY;
+  const count = b[first + 8] | (b[first + 9] << 8);
+  if (first > p || count === SAME_AS_FIRST) throw new RangeError('an entry refers to headers its frame does not hold');
+  return { at: first + 10, count, len: blockLength(b, first + 10, count) };
+}
+
+/** Bytes of the header block of `n` headers at `at`. */
+function blockLength(b: Uint8Array, at: number, n: number): number {
+  let q = at;
+  for (let i = 0; i < n; i++) {
+    const kl = b[q] | (b[q + 1] << 8);
+    q += 2 + kl + 4 + u32(b, q + 2 + kl);
+  }
+  return q - at;
 }
 
 // ---- entries handed out as bytes ----
@@ -393,6 +449,36 @@ export interface EntryRun {
   from: number;
   to: number;
   count: number;
+  /**
+   * Where the header block that leading SAME_AS_FIRST entries stand for lies
+   * in `buf`, when the run's bytes are not inside their whole frame (the
+   * encoder thread's copy). Absent: found through the first entry's `back`.
+   */
+  blockAt?: number;
+  blockCount?: number;
+}
+
+/**
+ * The header block a run's leading SAME_AS_FIRST entries stand for, when its
+ * first entry is one (`count` -1 when it is not: the run carries its own).
+ */
+export function runBlock(r: EntryRun): { at: number; count: number; len: number } {
+  if (r.from >= r.to || (r.buf[r.from + 8] | (r.buf[r.from + 9] << 8)) !== SAME_AS_FIRST) return { at: 0, count: -1, len: 0 };
+  if (r.blockAt !== undefined) return { at: r.blockAt, count: r.blockCount ?? 0, len: blockLength(r.buf, r.blockAt, r.blockCount ?? 0) };
+  return firstBlock(r.buf, r.from);
+}
+
+/** The bytes of the bodies of a run's entries (what a sink that only counts needs: no header is read). */
+export function entryBodyBytes(r: EntryRun): number {
+  const b = r.buf;
+  let bytes = 0;
+  for (let p = r.from; p < r.to; ) {
+    const len = u32(b, p + 4);
+    const hn = b[p + 8] | (b[p + 9] << 8);
+    bytes += len - 2 - (hn === 0 || hn === SAME_AS_FIRST ? 0 : blockLength(b, p + 10, hn));
+    p += 8 + len;
+  }
+  return bytes;
 }
 
 /** How far `b[from, end)` goes with at most `max` entries: the end of the last one, and how many. */
@@ -407,20 +493,50 @@ export function spanEntries(b: Uint8Array, from: number, end: number, max: numbe
   return { stop: p, count };
 }
 
-/** Where the parts of one entry lie (filled in by `layoutEntry`; one object reused across entries). */
+/**
+ * Where the parts of one entry lie (filled in by `layoutEntry`; one object
+ * reused across the entries of a run, started by `startRun`).
+ */
 export interface EntryLayout {
-  /** first byte of the header block */
+  /** first byte of the header block (for a SAME_AS_FIRST entry, the block it stands for) */
   headersAt: number;
-  /** end of the header block = first byte of the body */
-  bodyAt: number;
+  /** its bytes */
+  headersLen: number;
   headerCount: number;
+  /** where the body starts */
+  bodyAt: number;
   /** end of the body = start of the next entry */
   end: number;
+  /** the block SAME_AS_FIRST stands for in this run so far: the last one seen (blockAt -1: none yet) */
+  blockAt: number;
+  blockLen: number;
+  blockCount: number;
+}
+
+export function newLayout(): EntryLayout {
+  return { headersAt: 0, headersLen: 0, headerCount: 0, bodyAt: 0, end: 0, blockAt: -1, blockLen: 0, blockCount: 0 };
+}
+
+/** Readies `out` for a walk over the entries of `r` (the block its leading SAME_AS_FIRST entries stand for). */
+export function startRun(r: EntryRun, out: EntryLayout): void {
+  const block = runBlock(r);
+  out.blockAt = block.count >= 0 ? block.at : -1;
+  out.blockLen = block.len;
+  out.blockCount = block.count;
 }
 
 export function layoutEntry(b: Uint8Array, p: number, out: EntryLayout): void {
   const end = p + 8 + u32(b, p + 4);
   const hn = b[p + 8] | (b[p + 9] << 8);
+  if (hn === SAME_AS_FIRST) {
+    if (out.blockAt < 0) throw new RangeError('an entry refers to headers its run does not hold');
+    out.headersAt = out.blockAt;
+    out.headersLen = out.blockLen;
+    out.headerCount = out.blockCount;
+    out.bodyAt = p + 10;
+    out.end = end;
+    return;
+  }
   let q = p + 10;
   for (let i = 0; i < hn; i++) {
     const kl = b[q] | (b[q + 1] << 8);
@@ -428,9 +544,15 @@ export function layoutEntry(b: Uint8Array, p: number, out: EntryLayout): void {
   }
   if (q > end) throw new RangeError('event headers overrun their entry');
   out.headersAt = p + 10;
-  out.bodyAt = q;
+  out.headersLen = q - p - 10;
   out.headerCount = hn;
+  out.bodyAt = q;
   out.end = end;
+  if (hn > 0) {
+    out.blockAt = p + 10;
+    out.blockLen = q - p - 10;
+    out.blockCount = hn;
+  }
 }
 
 /** The headers of a header block of `n` headers at `at`, as an object. */
@@ -450,7 +572,7 @@ export function decodeHeaderBlock(b: Buffer, at: number, n: number): Record<stri
 
 /** Decodes runs into events (bodies are views into the runs' buffers). */
 export function decodeRuns(runs: readonly EntryRun[], out: EventLike[]): void {
-  for (const r of runs) decodeEntries(r.buf, r.from, r.to, Infinity, out);
+  for (const r of runs) decodeEntries(r.buf, r.from, r.to, Infinity, out, r.blockAt !== undefined ? { at: r.blockAt, count: r.blockCount ?? 0 } : undefined);
 }
 
 // ---- takes ----

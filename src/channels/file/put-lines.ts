@@ -1,6 +1,6 @@
 import { headerCount } from '../../core/event.ts';
 import type { LineBatch } from '../../core/line-batch.ts';
-import { headerBlockSize, PLAIN_ALLOC, PUT_FIRST_ENTRY, sealPut, w32, writeHeaderBlock, type FrameAlloc } from './framing.ts';
+import { headerBlockSize, PLAIN_ALLOC, PUT_FIRST_ENTRY, SAME_AS_FIRST, sealPut, w32, writeHeaderBlock, type FrameAlloc } from './framing.ts';
 
 /**
  * Encodes a line batch as the same Put frame `encodePutBatch` makes of its
@@ -10,12 +10,13 @@ import { headerBlockSize, PLAIN_ALLOC, PUT_FIRST_ENTRY, sealPut, w32, writeHeade
  * line ends) is copied in one piece to the end of the frame; then, first line
  * first, each line is moved down to its place (`copyWithin`, no allocation)
  * and its entry header is written before it. Per line that is a third of
- * copying each body from a view of its own.
+ * copying each body from a view of its own. The first entry carries the
+ * header block; every other one says SAME_AS_FIRST.
  *
  * Why nothing is overwritten before it is moved: let line j be followed by a
  * gap of g_j bytes in the copied segments (its line end, 0 at a segment's
- * end) and let each entry add E = 10 + header bytes before its body. When
- * line i moves, lines before it are in place and end at F_i; the copy of line
+ * end) and let each entry add E ≥ 10 bytes before its body (10, and the
+ * header block for the first). When line i moves, lines before it are in place and end at F_i; the copy of line
  * i starts at C_i. Counting back from the frame's end, C_i - F_i equals the
  * sum over j ≥ i of (E - g_j), which is ≥ 0 because a gap is at most MAX_GAP
  * (2) < 10 ≤ E. Line i's own move may overlap its copy; copyWithin copies as
@@ -26,7 +27,7 @@ export function encodePutLines(lines: LineBatch, putTime: number, frames: FrameA
   const n = lines.count;
   const hn = headerCount(lines.headers);
   const h = hn > 0 ? headerBlockSize(lines.headers) : 0;
-  const size = PUT_FIRST_ENTRY + n * (10 + h) + lines.bytes;
+  const size = PUT_FIRST_ENTRY + n * 10 + (n > 0 ? h : 0) + lines.bytes;
   const b = frames.alloc(size);
   try {
     moveLines(b, lines, h, hn);
@@ -51,7 +52,6 @@ function moveLines(b: Buffer, lines: LineBatch, h: number, hn: number): void {
   }
   let c = size - region;
   let p = PUT_FIRST_ENTRY;
-  let blockAt = 0;
   for (let k = 0; k < bufs.length; k++) {
     const from = segFrom[k];
     const to = k + 1 < bufs.length ? segFrom[k + 1] : n;
@@ -61,21 +61,17 @@ function moveLines(b: Buffer, lines: LineBatch, h: number, hn: number): void {
     const shift = c - base; // where a byte of this segment's buffer now sits in the frame
     for (let i = from; i < to; i++) {
       const start = p;
-      const body = start + 10 + h;
+      const own = i === 0 ? h : 0;
+      const body = start + 10 + own;
       const len = ends[i] - starts[i];
       b.copyWithin(body, starts[i] + shift, ends[i] + shift);
       w32(b, start, start);
-      w32(b, start + 4, 2 + h + len);
-      b[start + 8] = hn & 0xff;
-      b[start + 9] = hn >>> 8;
-      if (h > 0) {
-        if (blockAt === 0) {
-          blockAt = start + 10;
-          writeHeaderBlock(b, blockAt, headers);
-        } else {
-          b.copyWithin(start + 10, blockAt, blockAt + h);
-        }
-      }
+      w32(b, start + 4, 2 + own + len);
+      const count = i === 0 || hn === 0 ? hn : SAME_AS_FIRST;
+      b[start + 8] = count & 0xff;
+      b[start + 9] = count >>> 8;
+      // the first entry's block goes in after its line moved out of the way
+      if (own > 0) writeHeaderBlock(b, start + 10, headers);
       p = body + len;
     }
     c += segEnd - base;

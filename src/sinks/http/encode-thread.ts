@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { FlumeError } from '../../core/errors.ts';
-import type { EntryRun } from '../../channels/file/framing.ts';
+import { runBlock, type EntryRun } from '../../channels/file/framing.ts';
 import type { EncodedChunk } from './encode.ts';
 
 export interface EncodeRequest {
@@ -33,9 +33,14 @@ export interface EncodeRequest {
    */
   entries: ArrayBuffer;
   length: number;
+  /**
+   * Where each run lies in `entries`. A run whose first entry stands for its
+   * frame's first entry's headers (SAME_AS_FIRST) has that header block
+   * copied just before it (`blockAt`), since its frame is not sent.
+   */
+  runs: { from: number; to: number; count: number; blockAt?: number; blockCount?: number }[];
   /** Body buffers the sink is done with, for the thread to reuse. */
   returned: ArrayBuffer[];
-  count: number;
   format: 'ndjson' | 'json';
   maxBytes: number;
   /** 0: no compression. */
@@ -144,21 +149,31 @@ export class EncodeThread {
     const worker = this.running();
     if (!worker) return Promise.reject(this.failed);
     let bytes = 0;
-    let count = 0;
-    for (const r of runs) {
-      bytes += r.to - r.from;
-      count += r.count;
-    }
+    const blocks = runs.map((r) => {
+      const block = runBlock(r);
+      bytes += r.to - r.from + block.len;
+      return block;
+    });
     const entries = this.entryBuffers.take(bytes);
+    const placed: EncodeRequest['runs'] = [];
     let at = 0;
-    for (const r of runs) {
+    for (let i = 0; i < runs.length; i++) {
+      const r = runs[i];
+      const block = blocks[i];
+      let blockAt: number | undefined;
+      if (block.count >= 0) {
+        entries.set(r.buf.subarray(block.at, block.at + block.len), at);
+        blockAt = at;
+        at += block.len;
+      }
       entries.set(r.buf.subarray(r.from, r.to), at);
+      placed.push(blockAt === undefined ? { from: at, to: at + r.to - r.from, count: r.count } : { from: at, to: at + r.to - r.from, count: r.count, blockAt, blockCount: block.count });
       at += r.to - r.from;
     }
     const id = this.nextId++;
     const returned = this.returned;
     this.returned = [];
-    const req: EncodeRequest = { id, entries: entries.buffer, length: bytes, returned, count, format, maxBytes, gzipLevel };
+    const req: EncodeRequest = { id, entries: entries.buffer, length: bytes, runs: placed, returned, format, maxBytes, gzipLevel };
     return new Promise<EncodedChunk[]>((resolve, reject) => {
       // an awaited answer keeps the process alive; an idle thread does not (see start)
       if (this.pending.size === 0) worker.ref();

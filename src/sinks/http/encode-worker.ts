@@ -19,7 +19,7 @@ port.on('message', (m: EncodeRequest) => {
   for (const b of m.returned) bodies.give(b);
   try {
     const entries = Buffer.from(m.entries, 0, m.length);
-    const chunks = encodeRuns([{ buf: entries, from: 0, to: m.length, count: m.count }], m.format, m.maxBytes, scratch);
+    const chunks = encodeRuns(m.runs.map((r) => ({ ...r, buf: entries })), m.format, m.maxBytes, scratch);
     // each body leaves the reused output buffer for memory that the reply hands over without a copy
     const out = chunks.map((c) => {
       const bytes = m.gzipLevel > 0 ? gzipSync(c.body, { level: m.gzipLevel }) : c.body;

@@ -15,7 +15,7 @@
  */
 import { Buffer, isUtf8 } from 'node:buffer';
 import { headerCount, sameHeaders, type FlumeEvent } from '../../core/event.ts';
-import { decodeHeaderBlock, layoutEntry, type EntryLayout, type EntryRun } from '../../channels/file/framing.ts';
+import { decodeHeaderBlock, layoutEntry, newLayout, startRun, type EntryLayout, type EntryRun } from '../../channels/file/framing.ts';
 
 export type BodyFormat = 'text' | 'ndjson' | 'json';
 
@@ -127,8 +127,9 @@ export function encodeRuns(runs: readonly EntryRun[], format: 'ndjson' | 'json',
   }
   if (count === 0) return [];
   const list = new ElementList(format, estimate, count, scratch);
-  const at: EntryLayout = { headersAt: 0, bodyAt: 0, headerCount: 0, end: 0 };
+  const at = newLayout();
   for (const r of runs) {
+    startRun(r, at);
     for (let p = r.from; p < r.to; p = at.end) {
       layoutEntry(r.buf, p, at);
       list.w.entry(r.buf, at);
@@ -367,9 +368,10 @@ class JsonWriter {
 
   /** `{"headers":{…},"body":"` for an entry's header block, reused while the blocks are equal byte for byte. */
   private blockPrefix(b: Buffer, at: EntryLayout): Buffer {
-    const len = at.bodyAt - at.headersAt;
+    const len = at.headersLen;
     const last = this.block;
-    if (last && last.len === len && sameRange(last.buf, last.at, b, at.headersAt, len)) return last.prefix;
+    // the same block (SAME_AS_FIRST entries point at their first entry's), or an equal one
+    if (last && last.len === len && ((last.buf === b && last.at === at.headersAt) || sameRange(last.buf, last.at, b, at.headersAt, len))) return last.prefix;
     // (every header takes at least 6 bytes, so equal blocks hold equally many headers)
     const prefix = Buffer.from(`{"headers":${headersJson(decodeHeaderBlock(b, at.headersAt, at.headerCount))},"body":"`, 'utf8');
     this.block = { buf: b, at: at.headersAt, len, prefix };
