@@ -2,6 +2,7 @@ import type { Channel } from './channels/channel.ts';
 import type { AgentConfig } from './config/agent-config.ts';
 import { ChannelProcessor } from './core/channel-processor.ts';
 import type { Logger } from './core/log.ts';
+import { writesFiles } from './core/lifecycle.ts';
 import { DEFAULT_RUNNER, SinkRunner } from './core/sink-runner.ts';
 import { createSelector } from './selectors/spec.ts';
 import type { Sink, SinkDeps } from './sinks/sink.ts';
@@ -37,13 +38,6 @@ export class Agent {
     for (const c of config.channels) {
       this.channels.set(c.name, c.spec.create(c.options, { name: c.name, log: log.child(`channel ${c.name}`), stateDir }));
     }
-    for (const s of config.sources) {
-      const slog = log.child(`source ${s.name}`);
-      const interceptors = s.interceptors.map((i) => i.spec.create(i.options));
-      const selector = createSelector(s.selector, this.channels);
-      const processor = new ChannelProcessor(interceptors, selector, slog);
-      this.sources.push(s.spec.create(s.options, { name: s.name, processor, log: slog, stateDir }));
-    }
     const built = new Map<string, Sink>();
     const inGroup = new Set(config.sinkGroups.flatMap((g) => g.members));
     for (const k of config.sinks) {
@@ -52,6 +46,15 @@ export class Agent {
       const sink = k.spec.create(k.options, { name: k.name, log: log.child(`sink ${k.name}`), out: opts.out, rawTakes });
       built.set(k.name, sink);
       this.sinks.push(sink);
+    }
+    // what the agent itself writes, for a source that tails files never to read (asked when it starts: every component is built by then)
+    const agentWrites = (): string[] => [...this.channels.values(), ...this.sinks, ...this.sources].flatMap((c) => (writesFiles(c) ? c.writesUnder() : []));
+    for (const s of config.sources) {
+      const slog = log.child(`source ${s.name}`);
+      const interceptors = s.interceptors.map((i) => i.spec.create(i.options));
+      const selector = createSelector(s.selector, this.channels);
+      const processor = new ChannelProcessor(interceptors, selector, slog);
+      this.sources.push(s.spec.create(s.options, { name: s.name, processor, log: slog, stateDir, agentWrites }));
     }
     for (const k of config.sinks) {
       if (inGroup.has(k.name)) continue;

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readlinkSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -379,6 +379,40 @@ test('each line carries its own file\'s `file` header: takes cut records mid-way
   } finally {
     cli?.kill('SIGKILL');
     for (const w of writers) w.close();
+    await c.close();
+    cleanup();
+  }
+});
+
+test('--watch over a tree that holds the agent\'s own data dir never tails its channel or positions (it would feed on itself)', async () => {
+  const { dir, cleanup } = tempDir();
+  const logs = join(dir, 'logs');
+  const state = join(logs, 'flume-state');
+  mkdirSync(logs, { recursive: true });
+  const c = new Collector();
+  const port = await c.listen();
+  const app = new SeqWriter(join(logs, 'app.log'), 'S');
+  let cli: Cli | undefined;
+  try {
+    app.write(50);
+    // from the beginning: the segments, checkpoint, locks and positions file would all be read whole
+    cli = await started(quick(logs, state, port, true));
+    await delivered(c, app.written, 'the log file');
+    for (let i = 0; i < 5; i++) {
+      app.write(40);
+      await delivered(c, app.written, `round ${i}`);
+    }
+    await stop(cli);
+    cli = await started(quick(logs, state, port, true));
+    app.write(10);
+    await delivered(c, app.written, 'after a restart');
+    await stop(cli);
+    assertExact(c, app.written);
+    const tracked = (JSON.parse(readFileSync(join(state, 'taildir', 'positions.json'), 'utf8')) as { file: string }[]).map((p) => p.file);
+    assert.equal(tracked, [app.path], 'only the log file has a position');
+  } finally {
+    cli?.kill('SIGKILL');
+    app.close();
     await c.close();
     cleanup();
   }

@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ComponentContext } from '../config/context.ts';
+import type { WritesFiles } from '../core/lifecycle.ts';
 import type { FlumeEvent } from '../core/event.ts';
 import { CounterGroup, SINK_COUNTERS } from '../metrics/counters.ts';
 import type { Sink, SinkDeps, SinkSpec } from './sink.ts';
@@ -25,7 +26,7 @@ const NL = Buffer.from('\n');
  * Flume (which only flushes), a batch is fsync'ed before it is acknowledged,
  * so a committed take is on disk.
  */
-export class FileRollSink implements Sink {
+export class FileRollSink implements Sink, WritesFiles {
   readonly counters: CounterGroup;
   private fd: number | undefined;
   private openedAt = 0;
@@ -34,6 +35,10 @@ export class FileRollSink implements Sink {
 
   constructor(readonly name: string, private readonly opts: FileRollSinkOptions, private readonly deps: SinkDeps) {
     this.counters = new CounterGroup('SINK', name, 'file_roll', SINK_COUNTERS);
+  }
+
+  writesUnder(): readonly string[] {
+    return [resolve(this.opts.directory)];
   }
 
   async start(): Promise<void> {

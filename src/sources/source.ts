@@ -16,6 +16,8 @@ export interface SourceDeps {
   log: Logger;
   /** The agent's state dir (`~/.flume-tail` or `--data-dir`), for default positions. */
   stateDir: string;
+  /** Directories and files the agent's components write (WritesFiles), known once all are built: a source that reads files never reads these. */
+  agentWrites?: () => readonly string[];
 }
 
 /**

@@ -13,6 +13,7 @@ import { closeSync, mkdirSync, statfsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { unlink } from 'node:fs/promises';
 import type { Channel, ChannelDeps, Taken } from '../channel.ts';
+import type { WritesFiles } from '../../core/lifecycle.ts';
 import type { FlumeEvent } from '../../core/event.ts';
 import type { LineBatch } from '../../core/line-batch.ts';
 import { ChannelClosedError, ChannelFullError, FlumeError, TransactionTooLargeError } from '../../core/errors.ts';
@@ -113,7 +114,7 @@ class Signal {
   }
 }
 
-export class FileChannel implements Channel {
+export class FileChannel implements Channel, WritesFiles {
   readonly name: string;
   readonly rawTakes = true;
   readonly counters: CounterGroup;
@@ -156,6 +157,10 @@ export class FileChannel implements Channel {
   private deletions: Promise<void> = Promise.resolve();
   /** the next segment, being made ahead (see prepareSpare) */
   private spare?: Spare;
+
+  writesUnder(): readonly string[] {
+    return [this.checkpointDir, ...this.dataDirs].map((d) => resolve(d));
+  }
 
   constructor(
     readonly opts: FileChannelOptions,

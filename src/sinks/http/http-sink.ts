@@ -13,9 +13,11 @@
 import { gzip as gzipCb, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { DeliveryResult, Sink, SinkDeps } from '../sink.ts';
 import type { FlumeEvent } from '../../core/event.ts';
 import type { Logger } from '../../core/log.ts';
+import type { WritesFiles } from '../../core/lifecycle.ts';
 import { DeliveryError, FlumeError } from '../../core/errors.ts';
 import { CounterGroup, SINK_COUNTERS } from '../../metrics/counters.ts';
 import { encodeBatch, encodeRuns, type EncodedChunk, type Scratch } from './encode.ts';
@@ -54,7 +56,7 @@ export const INLINE_RETRIES = 3;
 /** A backoff longer than this is never slept inside `deliver`: the runner waits instead. */
 export const INLINE_MAX_DELAY_MS = 1000;
 
-export class HttpSink implements Sink {
+export class HttpSink implements Sink, WritesFiles {
   readonly counters: CounterGroup;
   private readonly log: Logger;
   private readonly policy: StatusPolicy;
@@ -79,6 +81,10 @@ export class HttpSink implements Sink {
 
   /** The channel's takes come as records, so the encoder thread will be used: it is started with the sink. */
   private readonly rawTakes: boolean;
+
+  writesUnder(): readonly string[] {
+    return this.opts.dlqDir ? [resolve(this.opts.dlqDir)] : [];
+  }
 
   constructor(readonly name: string, private readonly opts: HttpSinkOptions, deps: Pick<SinkDeps, 'log' | 'rawTakes'>) {
     this.log = deps.log;

@@ -99,9 +99,25 @@ export class Discovery {
   }
 
   private readonly never: Set<string>;
+  /** what the agent itself writes (WritesFiles): directories with everything under them, and files */
+  private avoided: string[] = [];
+
+  /**
+   * Never lists, reads or watches these paths, whatever the roots and
+   * excludes say: the agent's own channel, positions, output. A tailer that
+   * reads what it writes feeds on itself.
+   */
+  avoid(paths: readonly string[]): void {
+    this.avoided = [...new Set(paths.map((p) => resolve(p)))];
+  }
+
+  private isAvoided(path: string): boolean {
+    for (const a of this.avoided) if (path === a || (path.startsWith(a) && path[a.length] === sep)) return true;
+    return false;
+  }
 
   private isExcluded(path: string, filtered: boolean): boolean {
-    if (this.never.has(path)) return true;
+    if (this.never.has(path) || this.isAvoided(path)) return true;
     if (!filtered) return false;
     const name = basename(path);
     return this.excluded.some((f) => f(path, name));
@@ -144,7 +160,7 @@ export class Discovery {
       const path = join(dir, e.name);
       if (e.isDirectory()) {
         // symlinked directories are not followed (loops); only real subdirectories
-        if (depth < root.depth) await this.walk(root, path, depth + 1, out);
+        if (depth < root.depth && !this.isAvoided(path)) await this.walk(root, path, depth + 1, out);
         continue;
       }
       let regular = e.isFile();
@@ -166,7 +182,7 @@ export class Discovery {
     for (const root of this.roots) {
       const target = root.base;
       const depth = root.depth === Infinity ? undefined : root.depth;
-      const w = watch(target, { ignoreInitial: true, persistent: false, depth, ignorePermissionErrors: true, followSymlinks: false });
+      const w = watch(target, { ignoreInitial: true, persistent: false, depth, ignorePermissionErrors: true, followSymlinks: false, ignored: (p: string) => this.isAvoided(resolve(p)) });
       w.on('add', (p: string) => onEvent('add', resolve(p)));
       w.on('change', (p: string) => onEvent('change', resolve(p)));
       w.on('unlink', (p: string) => onEvent('unlink', resolve(p)));

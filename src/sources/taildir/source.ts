@@ -1,3 +1,4 @@
+import type { WritesFiles } from '../../core/lifecycle.ts';
 import { fstatSync, read, stat, watch, type FSWatcher, type Stats } from 'node:fs';
 import { BufferPool } from '../../core/buffer-pool.ts';
 import { batchCount, type SourceBatch } from '../../core/line-batch.ts';
@@ -122,7 +123,7 @@ const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * One loop does all reading and checking, so a file's state is never touched
  * by two readers; put completions only mark batches done and move positions.
  */
-export class TaildirSource implements Source {
+export class TaildirSource implements Source, WritesFiles {
   readonly name: string;
   readonly counters: CounterGroup;
   private readonly log: Logger;
@@ -180,8 +181,13 @@ export class TaildirSource implements Source {
     return this.store.path;
   }
 
+  writesUnder(): readonly string[] {
+    return [this.store.path, `${this.store.path}.tmp`];
+  }
+
   async start(): Promise<void> {
     this.stopping = false;
+    this.discovery.avoid(this.deps.agentWrites?.() ?? []);
     for (const dir of this.discovery.groupDirs()) {
       await new Promise<void>((resolve) => stat(dir, (err, st) => {
         if (err || !st.isDirectory()) this.log.warn(`file group directory ${dir} does not exist (yet); files appearing there will be tailed`);
