@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { startCli, type Runtime } from './cli.ts';
@@ -19,7 +19,19 @@ export async function watchSmoke(runtime: Runtime): Promise<void> {
     await cli.waitFor('three\n', 'stdout', 60_000);
     appendFileSync(join(logs, 'app.log'), 'four\n');
     await cli.waitFor('four\n', 'stdout');
-    assert.is(cli.stdout, 'one\ntwo\nthree\nfour\n');
+    // directories (and empty files) that appear and vanish at once: watching one that is already gone must
+    // not end the agent (under Deno an unhandled watcher error did)
+    const churnUntil = Date.now() + 1500;
+    for (let i = 0; Date.now() < churnUntil; i++) {
+      const d = join(logs, `tmp${i % 3}`);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, 'empty.log'), '');
+      rmSync(d, { recursive: true, force: true });
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 5));
+    }
+    appendFileSync(join(logs, 'app.log'), 'five\n');
+    await cli.waitFor('five\n', 'stdout');
+    assert.is(cli.stdout, 'one\ntwo\nthree\nfour\nfive\n');
     // the active segment's descriptor: O_DSYNC (every write durable when it returns), except under Deno,
     // whose node:fs writes block the event loop; there it is written plainly and fdatasync'ed (segment.ts)
     const flags = segmentFdFlags(cli.child.pid!, join(dir, 'state'));

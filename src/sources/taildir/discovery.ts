@@ -182,7 +182,9 @@ export class Discovery {
     for (const root of this.roots) {
       const target = root.base;
       const depth = root.depth === Infinity ? undefined : root.depth;
-      const w = watch(target, { ignoreInitial: true, persistent: false, depth, ignorePermissionErrors: true, followSymlinks: false, ignored: (p: string) => this.isAvoided(resolve(p)) });
+      // persistent: chokidar listens for errors on its native watchers only in that mode; without it, Deno's
+      // fs.watch on a directory removed just after it appeared emitted an unhandled error that ended the agent
+      const w = watch(target, { ignoreInitial: true, persistent: true, depth, ignorePermissionErrors: true, followSymlinks: false, ignored: (p: string) => this.isAvoided(resolve(p)) });
       w.on('add', (p: string) => onEvent('add', resolve(p)));
       w.on('change', (p: string) => onEvent('change', resolve(p)));
       w.on('unlink', (p: string) => onEvent('unlink', resolve(p)));
