@@ -391,7 +391,7 @@ function setVersion(path: string, v: number): void {
   writeFileSync(path, b);
 }
 
-test('a segment of format version 1 (every entry with its own header block) replays; one newer than this build is refused, named', async () => {
+test('a segment of format version 1 (every entry with its own header block) replays and is not appended to; one newer than this build is refused, named', async () => {
   const { dir, cleanup } = tempDir();
   try {
     const ch = open(dir, { checkpointOnClose: false });
@@ -402,13 +402,21 @@ test('a segment of format version 1 (every entry with its own header block) repl
     const [seg] = segments(ch);
     assert.is(readFileSync(seg).readUInt16LE(8), FORMAT_VERSION);
     setVersion(seg, 1);
+    const sizeV1 = statSync(seg).size;
     const old = open(dir);
     await old.start();
+    // new records (whose entries may say SAME_AS_FIRST) go to a new segment: a segment's header names one
+    // version for all its records, so an older build never finds newer records under its own version
+    await old.put(ev(50, 10).map((e) => ({ headers: { n: 'same' }, body: e.body })));
     const t = await old.take(1000);
-    assert.equal(text(t.events), range(0, 50));
-    assert.equal(t.events.map((e) => e.headers.n), range(0, 50).map((_, i) => String(i)));
+    assert.equal(text(t.events), range(0, 60));
+    assert.equal(t.events.map((e) => e.headers.n), [...range(0, 50).map((_, i) => String(i)), ...Array(10).fill('same')]);
     await t.rollback();
     await old.stop();
+    assert.is(statSync(seg).size, sizeV1, 'nothing appended to the version 1 segment');
+    const after = segments(old);
+    assert.is(after.length, 2);
+    assert.equal(after.map((p) => readFileSync(p).readUInt16LE(8)), [1, FORMAT_VERSION]);
     setVersion(seg, FORMAT_VERSION + 1);
     const newer = open(dir);
     const err = await newer.start().then(() => undefined, (e: unknown) => e as Error);

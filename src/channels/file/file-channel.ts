@@ -21,7 +21,7 @@ import type { Logger } from '../../core/log.ts';
 import { Turns } from '../../core/turns.ts';
 import { CHANNEL_COUNTERS, CounterGroup } from '../../metrics/counters.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointData, type Sample } from './checkpoint.ts';
-import { decodeRuns, encodePutBatch, encodeTake, fmtPos, offOf, pos, PUT_FIRST_ENTRY, segOf, type EntryRun, type Range, SEGMENT_HEADER_SIZE } from './framing.ts';
+import { decodeRuns, encodePutBatch, encodeTake, fmtPos, FORMAT_VERSION, offOf, pos, PUT_FIRST_ENTRY, segOf, type EntryRun, type Range, SEGMENT_HEADER_SIZE } from './framing.ts';
 import { GroupCommitLog, type ActiveSegment } from './group-commit.ts';
 import { acquireLock } from './lock.ts';
 import { FramePool } from './frame-pool.ts';
@@ -305,7 +305,9 @@ export class FileChannel implements Channel, WritesFiles {
     for (const s of r.segments) this.addSegment({ id: s.id, dir: s.dir, path: s.path, size: s.size, dataStart: s.headerSize });
     const last = r.segments[r.segments.length - 1];
     let active: ActiveSegment;
-    if (last && last.size < this.opts.maxFileSize && last.createdAt > 0) {
+    // appended to only if written in this format: a segment's header names one version for all its records
+    // (after an upgrade, an older build must not find newer records under its own version)
+    if (last && last.size < this.opts.maxFileSize && last.createdAt > 0 && last.version === FORMAT_VERSION) {
       active = { id: last.id, dir: last.dir, path: last.path, ...openForAppend(last.path), size: last.size, dataStart: last.headerSize };
       this.segs.set(last.id, active);
     } else {

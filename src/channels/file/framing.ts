@@ -421,7 +421,7 @@ export function decodeEntries(b: Buffer, from: number, end: number, max: number,
 export function firstBlock(b: Uint8Array, p: number): { at: number; count: number; len: number } {
   const first = p - u32(b, p) + PUT_FIRST_ENTRY;
   const count = b[first + 8] | (b[first + 9] << 8);
-  if (first > p || count === SAME_AS_FIRST) throw new RangeError('an entry refers to headers its frame does not hold');
+  if (first < PUT_FIRST_ENTRY || first > p || count === SAME_AS_FIRST) throw new RangeError('an entry refers to headers its frame does not hold');
   return { at: first + 10, count, len: blockLength(b, first + 10, count) };
 }
 

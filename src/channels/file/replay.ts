@@ -49,6 +49,8 @@ export interface ReplayOptions {
 export interface SegmentInfo extends SegmentFile {
   headerSize: number;
   createdAt: number;
+  /** the format version its header names (0: the header is damaged) */
+  version: number;
 }
 
 export interface ReplayResult {
@@ -76,7 +78,7 @@ export function replayLog(o: ReplayOptions): ReplayResult {
     const h = readSegmentHeader(s.path);
     if (h.ok) {
       if (h.header.version > FORMAT_VERSION) throw new UnsupportedFormatError(s.path, h.header.version);
-      segments.push({ ...s, headerSize: h.header.headerSize, createdAt: h.header.createdAt });
+      segments.push({ ...s, headerSize: h.header.headerSize, createdAt: h.header.createdAt, version: h.header.version });
       continue;
     }
     const isLast = s === listed[listed.length - 1];
@@ -88,7 +90,7 @@ export function replayLog(o: ReplayOptions): ReplayResult {
     }
     corruptRegions++;
     o.onCorrupt?.(s.path, 0, 40, `segment header: ${h.reason}`);
-    segments.push({ ...s, headerSize: 40, createdAt: 0 });
+    segments.push({ ...s, headerSize: 40, createdAt: 0, version: 0 });
   }
 
   let ranges: Range[] = [];
