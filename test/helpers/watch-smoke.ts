@@ -32,6 +32,7 @@ export async function watchSmoke(runtime: Runtime): Promise<void> {
     appendFileSync(join(logs, 'app.log'), 'five\n');
     await cli.waitFor('five\n', 'stdout');
     assert.is(cli.stdout, 'one\ntwo\nthree\nfour\nfive\n');
+    assert.not.match(cli.stderr, /WARN|ERROR/, 'files gone before they could be opened are not a warning');
     // the active segment's descriptor: O_DSYNC (every write durable when it returns), except under Deno,
     // whose node:fs writes block the event loop; there it is written plainly and fdatasync'ed (segment.ts)
     const flags = segmentFdFlags(cli.child.pid!, join(dir, 'state'));

@@ -365,6 +365,11 @@ export class TaildirSource implements Source, WritesFiles {
     try {
       fd = await openRead(path);
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        // gone between the listing and the open (a temp file, a quick rotation): never tracked, nothing of it read or lost by us
+        this.log.debug(`${path}: gone before it could be opened`);
+        return undefined;
+      }
       this.counters.inc('EventReadFail');
       this.log.rateLimited('warn', `taildir-open:${path}`, `cannot open ${path}: ${(err as Error).message}`);
       return undefined;
