@@ -31,8 +31,6 @@ export interface DiscoveryOptions {
   paths: readonly string[];
   exclude: readonly string[];
   defaultExcludes: boolean;
-  /** absolute paths never tailed (our own position file and its temp file) */
-  never: readonly string[];
 }
 
 /** path → the file group it matched (null for `paths`) */
@@ -93,12 +91,8 @@ export class Discovery {
       const m = picomatch(isAbsolute(g) ? resolve(g) : g, { dot: true, basename: !g.includes('/') });
       this.excluded.push((path) => m(path));
     }
-    const never = new Set(opts.never.map((p) => resolve(p)));
-    this.excluded.push((path) => never.has(path));
-    this.never = never;
   }
 
-  private readonly never: Set<string>;
   /** what the agent itself writes (WritesFiles): directories with everything under them, and files */
   private avoided: string[] = [];
 
@@ -117,7 +111,7 @@ export class Discovery {
   }
 
   private isExcluded(path: string, filtered: boolean): boolean {
-    if (this.never.has(path) || this.isAvoided(path)) return true;
+    if (this.isAvoided(path)) return true;
     if (!filtered) return false;
     const name = basename(path);
     return this.excluded.some((f) => f(path, name));

@@ -167,7 +167,7 @@ export class TaildirSource implements Source, WritesFiles {
     this.counters.details = () => ({ files: this.fileDetails() });
     this.store = new PositionStore(positionFile);
     this.discovery = new Discovery(
-      { groups: opts.groups, paths: opts.paths, exclude: opts.exclude, defaultExcludes: opts.defaultExcludes, never: [positionFile, `${positionFile}.tmp`] },
+      { groups: opts.groups, paths: opts.paths, exclude: opts.exclude, defaultExcludes: opts.defaultExcludes },
       deps.log,
     );
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? MAX_IN_FLIGHT);
@@ -187,7 +187,8 @@ export class TaildirSource implements Source, WritesFiles {
 
   async start(): Promise<void> {
     this.stopping = false;
-    this.discovery.avoid(this.deps.agentWrites?.() ?? []);
+    // its own positions file, whether or not an agent runs it, and whatever the rest of the agent writes
+    this.discovery.avoid([...this.writesUnder(), ...(this.deps.agentWrites?.() ?? [])]);
     for (const dir of this.discovery.groupDirs()) {
       await new Promise<void>((resolve) => stat(dir, (err, st) => {
         if (err || !st.isDirectory()) this.log.warn(`file group directory ${dir} does not exist (yet); files appearing there will be tailed`);
