@@ -17,13 +17,13 @@ import type { CounterGroup } from '../../metrics/counters.ts';
 import { FlumeError } from '../../core/errors.ts';
 
 /**
- * Connections are kept and reused, except under Deno. Its node:http client
- * (2.9) retries a request by itself when it takes a pooled connection for
- * stale; under load it did so for requests the receiver had already taken and
- * answered, and the answer never surfaced: the request timed out and its batch
- * was delivered again (a 320-file tailing run with 640 lines appended: 1 run
- * in 3 to 8 delivered a batch two or three times; with a connection per
- * request, 0 in 15). Bun and Node keep their connections (0 in 12 under Bun).
+ * Connections are kept and reused, except under Deno. On a kept connection
+ * Deno's node:http client (2.9.6) now and then never surfaced a response the
+ * receiver had sent: the request timed out and its batch was delivered again
+ * (a 320-file tailing run with 640 lines appended: 1 run in 3 to 8 delivered a
+ * batch two or three times, also with the receiver keeping idle connections
+ * for 60 s, so not a connection it had closed; with a connection per request,
+ * 0 in 15). Bun and Node keep their connections (0 in 12 under Bun).
  */
 const KEEP_ALIVE = !('Deno' in globalThis);
 
