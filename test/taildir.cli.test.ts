@@ -1,9 +1,10 @@
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startCli, type Cli } from './helpers/cli.ts';
+import { cliCommand, ROOT, startCli, type Cli } from './helpers/cli.ts';
 import { freePort } from './helpers/net.ts';
 import { tempDir, until } from './helpers/poll.ts';
 import { compareLines, describeComparison, SeqWriter } from './helpers/seq-writer.ts';
@@ -414,6 +415,73 @@ test('--watch over a tree that holds the agent\'s own data dir never tails its c
     cli?.kill('SIGKILL');
     app.close();
     await c.close();
+    cleanup();
+  }
+});
+
+test('the agent\'s own files are recognised through a symlinked watch root, and its own stdout in the watched tree is not tailed', async () => {
+  const { dir, cleanup } = tempDir();
+  const real = join(dir, 'real');
+  const link = join(dir, 'link');
+  mkdirSync(real);
+  symlinkSync(real, link);
+  const c = new Collector();
+  const port = await c.listen();
+  const app = new SeqWriter(join(real, 'app.log'), 'Y');
+  let cli: Cli | undefined;
+  try {
+    app.write(20);
+    // watched through the symlink, the data dir named by its real path: the same directory, spelled two ways
+    cli = await started(quick(link, join(real, 'state'), port, true));
+    await delivered(c, app.written, 'the log file');
+    app.write(20);
+    await delivered(c, app.written, 'appended lines');
+    await stop(cli);
+    assertExact(c, app.written);
+    const tracked = (JSON.parse(readFileSync(join(real, 'state', 'taildir', 'positions.json'), 'utf8')) as { file: string }[]).map((p) => p.file);
+    assert.equal(tracked, [join(link, 'app.log')], 'only the log file has a position');
+    // and the other way round: the real directory watched, the data dir named through the symlink (a symlinked home)
+    const realB = join(dir, 'real-b');
+    const linkB = join(dir, 'link-b');
+    mkdirSync(realB);
+    symlinkSync(realB, linkB);
+    const appB = new SeqWriter(join(realB, 'app.log'), 'X');
+    appB.write(5);
+    cli = await started(quick(realB, join(linkB, 'state'), port, true));
+    await delivered(c, [...app.written, ...appB.written], 'lines with the data dir named through the symlink');
+    await stop(cli);
+    appB.close();
+    const trackedB = (JSON.parse(readFileSync(join(realB, 'state', 'taildir', 'positions.json'), 'utf8')) as { file: string }[]).map((p) => p.file);
+    assert.equal(trackedB, [join(realB, 'app.log')], 'only the log file has a position');
+    assertExact(c, [...app.written, ...appB.written]);
+  } finally {
+    cli?.kill('SIGKILL');
+    app.close();
+    await c.close();
+  }
+  // the logger sink's stdout (and the agent's log) redirected to a file in the watched dir
+  const logs = join(dir, 'out-logs');
+  mkdirSync(logs);
+  const out = join(logs, 'flume.out');
+  const fd = openSync(out, 'a');
+  const w = new SeqWriter(join(logs, 'app.log'), 'Z');
+  const [cmd, ...pre] = cliCommand('node');
+  const child = spawn(cmd, [...pre, '--watch', logs, '--from-beginning', '--data-dir', join(dir, 'state2')], { cwd: ROOT, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  const exited = new Promise((r) => child.on('exit', r));
+  try {
+    w.write(5);
+    await until('the lines printed to the file', () => w.written.every((l) => readFileSync(out, 'utf8').includes(`${l}\n`)));
+    w.write(5);
+    await until('the appended lines printed', () => w.written.every((l) => readFileSync(out, 'utf8').includes(`${l}\n`)));
+    child.kill('SIGTERM');
+    await exited;
+    const text = readFileSync(out, 'utf8');
+    for (const l of w.written) assert.is(text.split(`${l}\n`).length - 1, 1, `${l} printed once, not fed back`);
+    assert.match(text, /flume\.out is where this agent's own output goes \(stdout or stderr\): not tailed/);
+  } finally {
+    child.kill('SIGKILL');
+    w.close();
     cleanup();
   }
 });

@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -93,20 +94,39 @@ export class Discovery {
     }
   }
 
-  /** what the agent itself writes (WritesFiles): directories with everything under them, and files */
+  /** what the agent itself writes (WritesFiles): directories with everything under them, and files; as given and with symlinks resolved */
   private avoided: string[] = [];
+  /** each root's base with symlinks resolved, where that differs (walked paths are spelled from the base as given) */
+  private realBases = new Map<string, string>();
 
   /**
    * Never lists, reads or watches these paths, whatever the roots and
    * excludes say: the agent's own channel, positions, output. A tailer that
-   * reads what it writes feeds on itself.
+   * reads what it writes feeds on itself. Compared with symlinks resolved
+   * too, so a data dir reached through a symlinked root (or home) is still
+   * recognised.
    */
   avoid(paths: readonly string[]): void {
-    this.avoided = [...new Set(paths.map((p) => resolve(p)))];
+    this.avoided = [...new Set(paths.flatMap((p) => [resolve(p), realish(p)]))];
+    this.resolveBases();
+    for (const r of this.roots) {
+      if (this.isAvoided(r.base)) this.log.warn(`${r.base} is where the agent writes its own files (channel, positions, output): nothing under it is tailed`);
+    }
+  }
+
+  private resolveBases(): void {
+    this.realBases.clear();
+    for (const r of this.roots) {
+      const real = realish(r.base);
+      if (real !== r.base) this.realBases.set(r.base, real);
+    }
   }
 
   private isAvoided(path: string): boolean {
-    for (const a of this.avoided) if (path === a || (path.startsWith(a) && path[a.length] === sep)) return true;
+    if (underAny(path, this.avoided)) return true;
+    for (const [base, real] of this.realBases) {
+      if ((path === base || (path.startsWith(base) && path[base.length] === sep)) && underAny(real + path.slice(base.length), this.avoided)) return true;
+    }
     return false;
   }
 
@@ -119,6 +139,8 @@ export class Discovery {
 
   /** Every regular file that matches now. The first root that matches a path names its group. */
   async list(): Promise<Listing> {
+    // a root may have appeared (or its symlink changed) since the last listing
+    if (this.avoided.length > 0) this.resolveBases();
     const out: Listing = new Map();
     for (const root of this.roots) {
       if (root.file !== undefined) {
@@ -200,6 +222,28 @@ export class Discovery {
     const ws = this.watchers;
     this.watchers = [];
     await Promise.all(ws.map((w) => w.close().catch(() => undefined)));
+  }
+}
+
+/** True when `path` is one of `dirs` or lies under one. */
+function underAny(path: string, dirs: readonly string[]): boolean {
+  for (const a of dirs) if (path === a || (path.startsWith(a) && (path[a.length] === sep || a === sep))) return true;
+  return false;
+}
+
+/** `p` with symlinks resolved as far as it exists, the rest appended: what it names, however it is spelled. */
+function realish(p: string): string {
+  const rest: string[] = [];
+  let cur = resolve(p);
+  for (;;) {
+    try {
+      return join(realpathSync(cur), ...rest);
+    } catch {
+      const up = dirname(cur);
+      if (up === cur) return resolve(p);
+      rest.unshift(basename(cur));
+      cur = up;
+    }
   }
 }
 

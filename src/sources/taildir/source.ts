@@ -155,6 +155,9 @@ export class TaildirSource implements Source, WritesFiles {
   private readonly slotWaiters: (() => void)[] = [];
   private readonly maxInFlight: number;
   private readonly pool: BufferPool;
+  /** the regular files this process's stdout and stderr go to (outputFiles), and those already said so */
+  private outputs = new Set<string>();
+  private readonly outputsSaid = new Set<string>();
   /** batches go as line batches (see ChannelProcessor.takesLines), else as events */
   private readonly asLines: boolean;
 
@@ -189,6 +192,7 @@ export class TaildirSource implements Source, WritesFiles {
     this.stopping = false;
     // its own positions file, whether or not an agent runs it, and whatever the rest of the agent writes
     this.discovery.avoid([...this.writesUnder(), ...(this.deps.agentWrites?.() ?? [])]);
+    this.outputs = outputFiles();
     for (const dir of this.discovery.groupDirs()) {
       await new Promise<void>((resolve) => stat(dir, (err, st) => {
         if (err || !st.isDirectory()) this.log.warn(`file group directory ${dir} does not exist (yet); files appearing there will be tailed`);
@@ -336,6 +340,11 @@ export class TaildirSource implements Source, WritesFiles {
       }
       if (!st.isFile()) continue;
       const key = identityKey(st.dev, st.ino);
+      if (this.outputs.has(key)) {
+        if (!this.outputsSaid.has(key)) this.log.info(`${path} is where this agent's own output goes (stdout or stderr): not tailed`);
+        this.outputsSaid.add(key);
+        continue;
+      }
       // a closed file's content is checked against its fingerprint when it is reopened (ensureOpen)
       const f = this.files.get(key);
       if (f && !f.released) {
@@ -839,4 +848,22 @@ async function lineStartBefore(fd: number, size: number): Promise<number> {
   const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, len, size - len, (err, got) => (err ? reject(err) : resolve(got))));
   const nl = buf.subarray(0, n).lastIndexOf(0x0a);
   return nl < 0 ? size : size - len + nl + 1;
+}
+
+/**
+ * The regular files this process's stdout and stderr go to (`> /var/log/flume.out 2>&1`, a service
+ * manager's `append:`), by identity: the logger sink and the agent's log write there, so tailing them
+ * would feed the agent its own output without end. A terminal or a pipe is not a file and is ignored.
+ */
+function outputFiles(): Set<string> {
+  const keys = new Set<string>();
+  for (const fd of [1, 2]) {
+    try {
+      const st = fstatSync(fd);
+      if (st.isFile()) keys.add(identityKey(st.dev, st.ino));
+    } catch {
+      // closed: nothing goes there
+    }
+  }
+  return keys;
 }
