@@ -158,10 +158,6 @@ export class FileChannel implements Channel, WritesFiles {
   /** the next segment, being made ahead (see prepareSpare) */
   private spare?: Spare;
 
-  writesUnder(): readonly string[] {
-    return [this.checkpointDir, ...this.dataDirs].map((d) => resolve(d));
-  }
-
   constructor(
     readonly opts: FileChannelOptions,
     deps: ChannelDeps,
@@ -192,6 +188,10 @@ export class FileChannel implements Channel, WritesFiles {
       lowDisk: this.lowDisk ?? null,
       replay: this.replayInfo,
     });
+  }
+
+  writesUnder(): readonly string[] {
+    return [this.checkpointDir, ...this.dataDirs].map((d) => resolve(d));
   }
 
   get size(): number {

@@ -82,10 +82,6 @@ export class HttpSink implements Sink, WritesFiles {
   /** The channel's takes come as records, so the encoder thread will be used: it is started with the sink. */
   private readonly rawTakes: boolean;
 
-  writesUnder(): readonly string[] {
-    return this.opts.dlqDir ? [resolve(this.opts.dlqDir)] : [];
-  }
-
   constructor(readonly name: string, private readonly opts: HttpSinkOptions, deps: Pick<SinkDeps, 'log' | 'rawTakes'>) {
     this.log = deps.log;
     this.rawTakes = deps.rawTakes === true;
@@ -123,6 +119,10 @@ export class HttpSink implements Sink, WritesFiles {
       // where ndjson/json bodies of file channel takes are made (encodeThread)
       encoder: this.thread && !this.thread.failure ? 'thread' : 'event loop',
     });
+  }
+
+  writesUnder(): readonly string[] {
+    return this.opts.dlqDir ? [resolve(this.opts.dlqDir)] : [];
   }
 
   async start(): Promise<void> {
