@@ -464,7 +464,10 @@ export interface EntryRun {
  */
 export function runBlock(r: EntryRun): { at: number; count: number; len: number } {
   if (r.from >= r.to || (r.buf[r.from + 8] | (r.buf[r.from + 9] << 8)) !== SAME_AS_FIRST) return { at: 0, count: -1, len: 0 };
-  if (r.blockAt !== undefined) return { at: r.blockAt, count: r.blockCount ?? 0, len: blockLength(r.buf, r.blockAt, r.blockCount ?? 0) };
+  if (r.blockAt !== undefined) {
+    const count = r.blockCount ?? 0;
+    return { at: r.blockAt, count, len: blockLength(r.buf, r.blockAt, count) };
+  }
   return firstBlock(r.buf, r.from);
 }
 
@@ -537,20 +540,16 @@ export function layoutEntry(b: Uint8Array, p: number, out: EntryLayout): void {
     out.end = end;
     return;
   }
-  let q = p + 10;
-  for (let i = 0; i < hn; i++) {
-    const kl = b[q] | (b[q + 1] << 8);
-    q += 2 + kl + 4 + u32(b, q + 2 + kl);
-  }
-  if (q > end) throw new RangeError('event headers overrun their entry');
+  const len = blockLength(b, p + 10, hn);
+  if (p + 10 + len > end) throw new RangeError('event headers overrun their entry');
   out.headersAt = p + 10;
-  out.headersLen = q - p - 10;
+  out.headersLen = len;
   out.headerCount = hn;
-  out.bodyAt = q;
+  out.bodyAt = p + 10 + len;
   out.end = end;
   if (hn > 0) {
     out.blockAt = p + 10;
-    out.blockLen = q - p - 10;
+    out.blockLen = len;
     out.blockCount = hn;
   }
 }

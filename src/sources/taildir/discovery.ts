@@ -125,7 +125,7 @@ export class Discovery {
   private isAvoided(path: string): boolean {
     if (underAny(path, this.avoided)) return true;
     for (const [base, real] of this.realBases) {
-      if ((path === base || (path.startsWith(base) && path[base.length] === sep)) && underAny(real + path.slice(base.length), this.avoided)) return true;
+      if (isUnder(path, base) && underAny(real + path.slice(base.length), this.avoided)) return true;
     }
     return false;
   }
@@ -225,9 +225,14 @@ export class Discovery {
   }
 }
 
+/** True when `path` is `dir` or lies under it. */
+function isUnder(path: string, dir: string): boolean {
+  return path === dir || (path.startsWith(dir) && (path[dir.length] === sep || dir === sep));
+}
+
 /** True when `path` is one of `dirs` or lies under one. */
 function underAny(path: string, dirs: readonly string[]): boolean {
-  for (const a of dirs) if (path === a || (path.startsWith(a) && (path[a.length] === sep || a === sep))) return true;
+  for (const d of dirs) if (isUnder(path, d)) return true;
   return false;
 }
 

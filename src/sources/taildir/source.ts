@@ -1,6 +1,6 @@
-import type { WritesFiles } from '../../core/lifecycle.ts';
 import { fstatSync, read, stat, watch, type FSWatcher, type Stats } from 'node:fs';
 import { BufferPool } from '../../core/buffer-pool.ts';
+import type { WritesFiles } from '../../core/lifecycle.ts';
 import { batchCount, type SourceBatch } from '../../core/line-batch.ts';
 import { ChannelFullError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
