@@ -97,6 +97,11 @@ function agentConf(dir: string, port: number, source: Record<string, string | nu
   return conf;
 }
 
+/** The files a quick-mode agent with data dir `state` has positions for. */
+function trackedFiles(state: string): string[] {
+  return (JSON.parse(readFileSync(join(state, 'taildir', 'positions.json'), 'utf8')) as { file: string }[]).map((p) => p.file);
+}
+
 async function started(cli: Cli, agent = 'quick'): Promise<Cli> {
   await cli.waitFor(`agent ${agent} started`, 'stderr');
   return cli;
@@ -409,7 +414,7 @@ test('--watch over a tree that holds the agent\'s own data dir never tails its c
     await delivered(c, app.written, 'after a restart');
     await stop(cli);
     assertExact(c, app.written);
-    const tracked = (JSON.parse(readFileSync(join(state, 'taildir', 'positions.json'), 'utf8')) as { file: string }[]).map((p) => p.file);
+    const tracked = trackedFiles(state);
     assert.equal(tracked, [app.path], 'only the log file has a position');
   } finally {
     cli?.kill('SIGKILL');
@@ -438,7 +443,7 @@ test('the agent\'s own files are recognised through a symlinked watch root, and 
     await delivered(c, app.written, 'appended lines');
     await stop(cli);
     assertExact(c, app.written);
-    const tracked = (JSON.parse(readFileSync(join(real, 'state', 'taildir', 'positions.json'), 'utf8')) as { file: string }[]).map((p) => p.file);
+    const tracked = trackedFiles(join(real, 'state'));
     assert.equal(tracked, [join(link, 'app.log')], 'only the log file has a position');
     // and the other way round: the real directory watched, the data dir named through the symlink (a symlinked home)
     const realB = join(dir, 'real-b');
@@ -451,7 +456,7 @@ test('the agent\'s own files are recognised through a symlinked watch root, and 
     await delivered(c, [...app.written, ...appB.written], 'lines with the data dir named through the symlink');
     await stop(cli);
     appB.close();
-    const trackedB = (JSON.parse(readFileSync(join(realB, 'state', 'taildir', 'positions.json'), 'utf8')) as { file: string }[]).map((p) => p.file);
+    const trackedB = trackedFiles(join(realB, 'state'));
     assert.equal(trackedB, [join(realB, 'app.log')], 'only the log file has a position');
     assertExact(c, [...app.written, ...appB.written]);
   } finally {
