@@ -150,7 +150,7 @@ test('headers: shared and copied objects, changes mid-batch, reordered keys, key
   for (const format of ['ndjson', 'json'] as const) assertSame(events, format, Infinity);
 });
 
-test('a reused scratch buffer, at any offset in its ArrayBuffer, and growth past the estimate give the same bytes', () => {
+test('a reused scratch arena, growth past the estimate and an arena too big to keep give the same bytes', () => {
   const worst = new Uint8Array(3000).fill(0x01); // each byte becomes \u0001: six times the estimate's share
   const batches: FlumeEvent[][] = [
     [{ headers: {}, body: utf8('small') }],
@@ -158,12 +158,19 @@ test('a reused scratch buffer, at any offset in its ArrayBuffer, and growth past
     Array.from({ length: 200 }, (_, i) => ({ headers: { file: 'f' }, body: utf8(`line ${i} "quoted" ${'x'.repeat(i)}`) })),
     [{ headers: {}, body: utf8('small again') }],
   ];
-  for (const base of [0, 1, 2, 3]) {
-    for (const format of ['ndjson', 'json'] as const) {
-      const scratch: Scratch = { buf: Buffer.from(new ArrayBuffer(1 << 16), base, (1 << 16) - base) };
-      for (const batch of batches) assertSame(batch, format, Infinity, scratch);
-      for (const batch of batches) assertSame(batch, format, 700, scratch);
-    }
+  for (const format of ['ndjson', 'json'] as const) {
+    const scratch: Scratch = {};
+    for (const batch of batches) assertSame(batch, format, Infinity, scratch);
+    for (const batch of batches) assertSame(batch, format, 700, scratch);
+    const arena = scratch.arena;
+    assert.ok(arena, 'the scratch keeps its arena');
+    assertSame(batches[2], format, Infinity, scratch);
+    assert.is(scratch.arena, arena, 'and reuses it');
+    // 3 MB of control bytes escape to 18 MB: the arena grows past what is kept for reuse, and is dropped
+    const huge = [{ headers: {}, body: new Uint8Array(3 << 20).fill(0x1f) }];
+    assertSame(huge, format, Infinity, scratch);
+    assert.is(scratch.arena, undefined, 'an arena grown past 8 MB is not kept');
+    for (const batch of batches) assertSame(batch, format, 700, scratch);
   }
 });
 
