@@ -4,7 +4,7 @@ import wabtInit from 'wabt';
 
 export async function wasmFromWat(text: string): Promise<Uint8Array> {
   const wabt = await wabtInit();
-  const mod = wabt.parseWat('json-escape.wat', text, { simd: true });
+  const mod = wabt.parseWat('json-escape.wat', text, { simd: true, bulk_memory: true });
   try {
     mod.validate();
     return mod.toBinary({}).buffer;

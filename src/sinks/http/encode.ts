@@ -144,9 +144,9 @@ export function encodeRuns(runs: readonly EntryRun[], format: 'ndjson' | 'json',
 
 /**
  * The elements of one ndjson body or JSON array, written into a JsonWriter
- * (in the scratch's arena when there is one). Each element is followed by its
- * separator (`\n`, or `,` for json) and its end offset is kept, so cutting at
- * the byte cap is slicing.
+ * (in the scratch's arena when there is one), each followed by its separator
+ * (`\n`, or `,` for json). Each element's end offset is kept, so cutting at the
+ * byte cap is slicing.
  */
 class ElementList {
   readonly w: JsonWriter;
@@ -159,15 +159,14 @@ class ElementList {
   constructor(format: 'ndjson' | 'json', inputBytes: number, estimate: number, count: number, private readonly scratch?: Scratch) {
     this.ndjson = format === 'ndjson';
     this.arena = scratch?.arena ?? new EscapeArena();
-    this.w = new JsonWriter(this.arena, inputBytes, estimate);
+    this.w = new JsonWriter(this.arena, inputBytes, estimate, this.ndjson ? 0x0a : 0x2c); // \n or ,
     if (!this.ndjson) this.w.byte(0x5b); // [
     this.start = this.w.length;
     this.ends = new Array<number>(count);
   }
 
-  /** Closes the element just written. */
+  /** The element just written (with its separator) ends here. */
   end(): void {
-    this.w.byte(this.ndjson ? 0x0a : 0x2c); // \n or ,
     this.ends[this.n++] = this.w.length;
   }
 
@@ -208,29 +207,41 @@ const OPEN = Buffer.from('[');
 const CLOSE = Buffer.from(']');
 
 /**
+ * An element's `{"headers":{…},"body":"`, and where this writer last wrote it
+ * whole (-1: not yet): the arena copies it from there for the next element
+ * with the same headers.
+ */
+interface Prefix {
+  bytes: Buffer;
+  at: number;
+}
+
+/**
  * JSON output in an escape arena: the bodies are copied into its input first,
- * then each element is its prefix (`{"headers":{…},"body":"`), its body
- * escaped by the arena, and `"}`. Offsets (`length`) count from the start of
- * the output.
+ * then each element is its prefix, its body escaped, `"}` and the separator,
+ * written by one call into the arena. Offsets (`length`) count from the start
+ * of the output.
  */
 class JsonWriter {
-  /** The arena's memory: re-read after every `ensure`, which may replace it. */
+  /** The arena's memory and its size: re-read after every `ensure`, which may replace it. */
   private buf: Buffer;
+  private cap: number;
   /** Where the output starts, and ends so far. */
   private readonly out0: number;
   private n: number;
   /** Where the next input goes; the input ends before `out0`. */
   private in: number;
-  /** The last headers written (a copy) and their prefix bytes: consecutive events usually share headers. */
-  private last?: { headers: Record<string, string>; count: number; prefix: Buffer };
-  /** The last header block seen by `entry`, and its prefix bytes. */
-  private block?: { buf: Buffer; at: number; len: number; prefix: Buffer };
+  /** The last headers written (a copy) and their prefix: consecutive events usually share headers. */
+  private last?: { headers: Record<string, string>; count: number; prefix: Prefix };
+  /** The last header block seen by `entry`, and its prefix. */
+  private block?: { buf: Buffer; at: number; len: number; prefix: Prefix };
 
-  constructor(private readonly arena: EscapeArena, inputBytes: number, estimate: number) {
+  constructor(private readonly arena: EscapeArena, inputBytes: number, estimate: number, private readonly sep: number) {
     this.in = EscapeArena.inputAt;
     this.out0 = this.n = EscapeArena.outputAt(inputBytes);
     arena.ensure(this.out0 + estimate);
     this.buf = arena.buf;
+    this.cap = this.buf.byteLength;
   }
 
   get length(): number {
@@ -252,9 +263,10 @@ class JsonWriter {
   }
 
   private room(extra: number): void {
-    if (this.n + extra <= this.buf.byteLength) return;
+    if (this.n + extra <= this.cap) return;
     this.arena.ensure(this.n + extra);
     this.buf = this.arena.buf;
+    this.cap = this.buf.byteLength;
   }
 
   byte(b: number): void {
@@ -262,22 +274,15 @@ class JsonWriter {
     this.buf[this.n++] = b;
   }
 
-  text(s: string): void {
-    this.room(s.length * 3);
-    this.n += this.buf.write(s, this.n, 'utf8');
-  }
-
   event(e: FlumeEvent): void {
     const body = e.body;
     const len = body.byteLength;
-    const start = this.n;
     // a body that turns out not to be UTF-8 is written with its own headers and leaves the run of shared prefixes as it was
     const last = this.last;
     if (!this.element(this.prefix(e.headers), this.input(body, 0, len), len, body, 0, len)) {
       this.last = last;
-      this.n = start;
       const b64 = (Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString('base64');
-      this.text(`{"headers":${headersJson(e.headers)},"body_base64":"${b64}"}`);
+      this.base64(e.headers, b64);
     }
   }
 
@@ -287,53 +292,64 @@ class JsonWriter {
    * it decodes to, made the same way from the record.
    */
   entry(b: Buffer, at: EntryLayout, base: number): void {
-    const start = this.n;
     if (!this.element(this.blockPrefix(b, at), base + at.bodyAt, at.end - at.bodyAt, b, at.bodyAt, at.end)) {
-      this.n = start;
-      const headers = decodeHeaderBlock(b, at.headersAt, at.headerCount);
-      this.text(`{"headers":${headersJson(headers)},"body_base64":"${b.toString('base64', at.bodyAt, at.end)}"}`);
+      this.base64(decodeHeaderBlock(b, at.headersAt, at.headerCount), b.toString('base64', at.bodyAt, at.end));
     }
   }
 
+  /** The element of a body that is not UTF-8. */
+  private base64(headers: Record<string, string>, b64: string): void {
+    const s = `{"headers":${headersJson(headers)},"body_base64":"${b64}"}`;
+    this.room(s.length * 3 + 1);
+    this.n += this.buf.write(s, this.n, 'utf8');
+    this.buf[this.n++] = this.sep;
+  }
+
   /**
-   * `prefix`, the `len` input bytes at `from` escaped, and `"}`. When the
-   * body (`src[s, e)`, the same bytes where they came from) is not UTF-8,
-   * returns false having written nothing the caller keeps.
+   * `prefix`, the `len` input bytes at `from` escaped, `"}` and the
+   * separator. When the body (`src[s, e)`, the same bytes where they came
+   * from) is not UTF-8, returns false having written nothing the caller keeps.
    */
-  private element(prefix: Buffer, from: number, len: number, src: Uint8Array, s: number, e: number): boolean {
+  private element(prefix: Prefix, from: number, len: number, src: Uint8Array, s: number, e: number): boolean {
+    const plen = prefix.bytes.byteLength;
     // the worst case is every byte a 6-byte \u00XX escape, and the arena writes up to SLACK past the end
-    this.room(prefix.byteLength + len * 6 + SLACK + 2);
-    const buf = this.buf;
-    buf.set(prefix, this.n);
-    const r = this.arena.escape(from, len, this.n + prefix.byteLength);
+    this.room(plen + len * 6 + SLACK + 3);
+    const o = this.n;
+    if (prefix.at < 0) {
+      this.buf.set(prefix.bytes, o);
+      prefix.at = o;
+    }
+    const r = this.arena.element(from, len, o, prefix.at, plen, this.sep);
     // bit 31: a byte of 0x80 or more, so the body is UTF-8 only if it says so
-    if (r < 0 && !isUtf8(s === 0 && e === src.byteLength ? src : src.subarray(s, e))) return false;
-    let end = r & 0x7fffffff;
-    buf[end++] = 0x22; // "
-    buf[end++] = 0x7d; // }
-    this.n = end;
+    if (r < 0 && !isUtf8(s === 0 && e === src.byteLength ? src : src.subarray(s, e))) {
+      // what was written at o is written over next
+      if (prefix.at === o) prefix.at = -1;
+      return false;
+    }
+    this.n = r & 0x7fffffff;
     return true;
   }
 
-  /** `{"headers":{…},"body":"` for an entry's header block, reused while the blocks are equal byte for byte. */
-  private blockPrefix(b: Buffer, at: EntryLayout): Buffer {
+  /** The prefix for an entry's header block, reused while the blocks are equal byte for byte. */
+  private blockPrefix(b: Buffer, at: EntryLayout): Prefix {
     const len = at.headersLen;
     const last = this.block;
     // the same block (SAME_AS_FIRST entries point at their first entry's), or an equal one
     if (last && last.len === len && ((last.buf === b && last.at === at.headersAt) || sameRange(last.buf, last.at, b, at.headersAt, len))) return last.prefix;
     // (every header takes at least 6 bytes, so equal blocks hold equally many headers)
-    const prefix = Buffer.from(`{"headers":${headersJson(decodeHeaderBlock(b, at.headersAt, at.headerCount))},"body":"`, 'utf8');
+    const bytes = Buffer.from(`{"headers":${headersJson(decodeHeaderBlock(b, at.headersAt, at.headerCount))},"body":"`, 'utf8');
+    const prefix = { bytes, at: -1 };
     this.block = { buf: b, at: at.headersAt, len, prefix };
     return prefix;
   }
 
-  /** `{"headers":{…},"body":"` as bytes, reused while consecutive events share their headers. */
-  private prefix(h: Record<string, string>): Buffer {
+  /** The prefix for an event's headers, reused while consecutive events share their headers. */
+  private prefix(h: Record<string, string>): Prefix {
     const last = this.last;
     // compared with a copy: an object may have been changed since it was cached
     if (last && sameHeaders(h, last.headers, last.count)) return last.prefix;
     const headers = { ...h };
-    const prefix = Buffer.from(`{"headers":${headersJson(h)},"body":"`, 'utf8');
+    const prefix = { bytes: Buffer.from(`{"headers":${headersJson(h)},"body":"`, 'utf8'), at: -1 };
     this.last = { headers, count: headerCount(headers), prefix };
     return prefix;
   }

@@ -1,9 +1,10 @@
 /**
  * The memory JSON bodies are escaped in: a WebAssembly instance of
  * json-escape.wat, whose memory holds the bodies to escape (input) and the
- * request bodies made of them (output). The escape runs sixteen bytes at a
- * time; the word-at-a-time JavaScript scan it replaced took 2.5–3.5 times as
- * long per access-log line on Node, Bun and Deno (BENCHMARKS.md).
+ * request bodies made of them (output). It writes a whole element per call
+ * and escapes sixteen bytes at a time; the word-at-a-time JavaScript scan it
+ * replaced took 2.5–3.5 times as long per access-log line on Node, Bun and
+ * Deno (BENCHMARKS.md).
  *
  * Layout: [0, 256) the escape of each control byte; then the input, copied in
  * before any output is written; then the output, which grows. Memory only
@@ -27,6 +28,8 @@ const MAX_BYTES = 2 ** 31 - PAGE;
 /** An arena grown past this is not reused. */
 const KEEP_BYTES = 8 << 20;
 
+type ElementFn = (s: number, n: number, o: number, at: number, len: number, sep: number) => number;
+
 export class ArenaFullError extends FlumeError {
   constructor(bytes: number) {
     super('ENCODE_TOO_LARGE', `a batch needs ${bytes} bytes to encode, more than the encoder's 2 GB`);
@@ -35,14 +38,14 @@ export class ArenaFullError extends FlumeError {
 
 export class EscapeArena {
   private readonly memory: WebAssembly.Memory;
-  private readonly escapeFn: (s: number, n: number, o: number) => number;
+  private readonly elementFn: ElementFn;
   /** The whole memory; replaced when it grows (growing detaches the old one). */
   buf: Buffer;
 
   constructor() {
-    const exports = new WebAssembly.Instance(MODULE, {}).exports as { memory: WebAssembly.Memory; escape: (s: number, n: number, o: number) => number };
+    const exports = new WebAssembly.Instance(MODULE, {}).exports as { memory: WebAssembly.Memory; element: ElementFn };
     this.memory = exports.memory;
-    this.escapeFn = exports.escape;
+    this.elementFn = exports.element;
     this.buf = Buffer.from(this.memory.buffer);
     // the table: each control byte's escape as JSON.stringify writes it (`\n`, `\u0001`, …)
     for (let c = 0; c < 0x20; c++) {
@@ -72,12 +75,13 @@ export class EscapeArena {
   }
 
   /**
-   * Escapes the `n` bytes at `s` to `o`. Returns the end of the output, or
-   * that end with bit 31 set (a negative number) when some byte was 0x80 or
-   * more and the input must be checked for UTF-8.
+   * Writes at `o` the `len` bytes at `at` (a prefix written before, or at `o`
+   * itself), the `n` bytes at `s` escaped, `"}` and `sep`. Returns the end of
+   * the output, or that end with bit 31 set (a negative number) when some
+   * byte of the body was 0x80 or more and it must be checked for UTF-8.
    */
-  escape(s: number, n: number, o: number): number {
-    return this.escapeFn(s, n, o);
+  element(s: number, n: number, o: number, at: number, len: number, sep: number): number {
+    return this.elementFn(s, n, o, at, len, sep);
   }
 
   get oversized(): boolean {
