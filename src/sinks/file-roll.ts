@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ComponentContext } from '../config/context.ts';
 import type { WritesFiles } from '../core/lifecycle.ts';
@@ -6,6 +6,7 @@ import type { FlumeEvent } from '../core/event.ts';
 import { CounterGroup, SINK_COUNTERS } from '../metrics/counters.ts';
 import type { Sink, SinkDeps, SinkSpec } from './sink.ts';
 import { javaMapString } from './hexdump.ts';
+import { mkdirpSync } from '../core/mkdirp.ts';
 
 export interface FileRollSinkOptions {
   batchSize: number;
@@ -42,7 +43,7 @@ export class FileRollSink implements Sink, WritesFiles {
   }
 
   async start(): Promise<void> {
-    mkdirSync(this.opts.directory, { recursive: true });
+    mkdirpSync(this.opts.directory);
   }
 
   async stop(): Promise<void> {

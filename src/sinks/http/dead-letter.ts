@@ -9,11 +9,12 @@
  * fsynced, then renamed: a reader never sees half a file. If the write fails
  * the caller rolls the batch back rather than lose it.
  */
-import { mkdir, open, rename } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Buffer } from 'node:buffer';
 import type { FlumeEvent } from '../../core/event.ts';
 import { encodeBatch } from './encode.ts';
+import { mkdirp } from '../../core/mkdirp.ts';
 
 export class DeadLetterDir {
   private seq = 0;
@@ -22,7 +23,7 @@ export class DeadLetterDir {
 
   /** Writes the events; resolves with the file's path once it is durable. */
   async write(events: readonly FlumeEvent[], status: number): Promise<string> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdirp(this.dir);
     const base = `${safeName(this.sink)}-${Date.now()}-${++this.seq}-${status}.ndjson`;
     const path = join(this.dir, base);
     const tmp = join(this.dir, `.${base}.tmp`);
