@@ -16,6 +16,8 @@ export interface AgentOptions {
   log: Logger;
   /** Where the logger sink prints (stdout, or the dashboard's pane). */
   out: SinkDeps['out'];
+  /** A component failed for good (a channel lost its dirs): the agent cannot go on safely. */
+  onFatal?(err: Error): void;
 }
 
 /**
@@ -36,7 +38,7 @@ export class Agent {
   constructor(readonly config: AgentConfig, private readonly opts: AgentOptions) {
     const { log, stateDir } = opts;
     for (const c of config.channels) {
-      this.channels.set(c.name, c.spec.create(c.options, { name: c.name, log: log.child(`channel ${c.name}`), stateDir }));
+      this.channels.set(c.name, c.spec.create(c.options, { name: c.name, log: log.child(`channel ${c.name}`), stateDir, onFatal: (e) => opts.onFatal?.(e) }));
     }
     const built = new Map<string, Sink>();
     const inGroup = new Set(config.sinkGroups.flatMap((g) => g.members));

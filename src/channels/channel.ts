@@ -55,6 +55,8 @@ export interface ChannelDeps {
   log: import('../core/log.ts').Logger;
   /** The agent's state dir, under which channels without explicit dirs keep their data. */
   stateDir: string;
+  /** The channel lost its storage for good (its dirs removed while running): the agent must stop, not carry on. */
+  onFatal?(err: Error): void;
 }
 
 export interface ChannelSpec<O extends { transactionCapacity: number } = { transactionCapacity: number }> {

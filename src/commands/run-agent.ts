@@ -44,7 +44,18 @@ export async function runAgent(cfg: AgentConfig, opts: RunOptions): Promise<numb
   }
   // In --tui mode every log line goes to the dashboard's events pane, never over the dashboard.
   const agentLog = useTui ? new Logger({ write: (l) => tuiOut!.write(l) }) : log;
-  const agent = new Agent(cfg, { stateDir: opts.stateDir, log: agentLog, out: tuiOut ?? process.stdout });
+  let fatal = false;
+  const agent = new Agent(cfg, {
+    stateDir: opts.stateDir,
+    log: agentLog,
+    out: tuiOut ?? process.stdout,
+    // the component said why (an ERROR line); the agent stops and exits 1, for a supervisor to restart it
+    onFatal: () => {
+      if (fatal) return;
+      fatal = true;
+      if (!stopping) void stop('cannot go on');
+    },
+  });
 
   let stopping: Promise<void> | undefined;
   let stopped!: () => void;
@@ -104,5 +115,5 @@ export async function runAgent(cfg: AgentConfig, opts: RunOptions): Promise<numb
   await done;
   ui?.unmount();
   await closeMetrics?.();
-  return 0;
+  return fatal ? 1 : 0;
 }

@@ -9,7 +9,7 @@
  * only after its Put frame is on disk and a take commit only after its Take
  * frame is.
  */
-import { closeSync, mkdirSync, statfsSync } from 'node:fs';
+import { closeSync, statfsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { unlink } from 'node:fs/promises';
 import type { Channel, ChannelDeps, Taken } from '../channel.ts';
@@ -22,7 +22,7 @@ import { Turns } from '../../core/turns.ts';
 import { CHANNEL_COUNTERS, CounterGroup } from '../../metrics/counters.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointData, type Sample } from './checkpoint.ts';
 import { decodeRuns, encodePutBatch, encodeTake, fmtPos, FORMAT_VERSION, offOf, pos, PUT_FIRST_ENTRY, segOf, type EntryRun, type Range, SEGMENT_HEADER_SIZE } from './framing.ts';
-import { GroupCommitLog, type ActiveSegment } from './group-commit.ts';
+import { GroupCommitLog, SegmentGoneError, type ActiveSegment } from './group-commit.ts';
 import { acquireLock } from './lock.ts';
 import { FramePool } from './frame-pool.ts';
 import { encodePutLines } from './put-lines.ts';
@@ -30,6 +30,7 @@ import { LogReader, type ReadableSegment } from './reader.ts';
 import { insertRange } from './ranges.ts';
 import { replayLog, SAMPLE_EVERY } from './replay.ts';
 import { createSegment, createSegmentAhead, openForAppend, removeSegmentFile, sweepDeleting } from './segment.ts';
+import { mkdirpSync } from '../../core/mkdirp.ts';
 
 export interface FileChannelOptions {
   /** Explicit dirs; when absent they go under `<stateDir>/channels/<name>/`. */
@@ -121,8 +122,11 @@ export class FileChannel implements Channel, WritesFiles {
   readonly checkpointDir: string;
   readonly dataDirs: readonly string[];
   private readonly log: Logger;
+  private readonly onFatal?: (err: Error) => void;
 
   private state: State = 'new';
+  /** Why a failed channel refuses puts. */
+  private failedWhy = 'it failed to start';
   private releases: (() => void)[] = [];
   private readonly segs = new Map<number, Segment>();
   private segIds: number[] = [];
@@ -165,6 +169,7 @@ export class FileChannel implements Channel, WritesFiles {
   ) {
     this.name = deps.name;
     this.log = deps.log;
+    this.onFatal = deps.onFatal;
     const root = join(deps.stateDir, 'channels', deps.name);
     this.checkpointDir = opts.checkpointDir ?? join(root, 'checkpoint');
     this.dataDirs = opts.dataDirs && opts.dataDirs.length ? opts.dataDirs : [join(root, 'data')];
@@ -213,7 +218,7 @@ export class FileChannel implements Channel, WritesFiles {
     try {
       // one lock per distinct dir (checkpointDir may also be a data dir)
       for (const d of new Set([this.checkpointDir, ...this.dataDirs].map((x) => resolve(x)))) {
-        mkdirSync(d, { recursive: true });
+        mkdirpSync(d);
         this.releases.push(acquireLock(this.name, d, (m) => this.log.warn(m)));
       }
       for (const p of sweepDeleting(this.dataDirs)) this.log.info(`removed ${p}, a consumed segment whose deletion a crash cut short`);
@@ -503,7 +508,7 @@ export class FileChannel implements Channel, WritesFiles {
   }
 
   private async putFrame(n: number, encode: (putTime: number) => Buffer): Promise<void> {
-    if (this.state !== 'open') throw new ChannelClosedError(this.name, this.state === 'failed' ? 'it failed to start' : `it is ${this.state}`);
+    if (this.state !== 'open') throw new ChannelClosedError(this.name, this.state === 'failed' ? this.failedWhy : `it is ${this.state}`);
     this.counters.inc('EventPutAttemptCount', n);
     if (n === 0) return;
     if (n > this.opts.transactionCapacity) throw new TransactionTooLargeError(this.name, n, this.opts.transactionCapacity);
@@ -547,10 +552,29 @@ export class FileChannel implements Channel, WritesFiles {
   }
 
   private ioError(what: string, err: unknown): Error {
+    if (err instanceof SegmentGoneError) this.lost(err);
     if (err instanceof FlumeError) return err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') return new ChannelFullError(this.name, `the disk is full (${(err as Error).message})`);
     return new ChannelClosedError(this.name, `${what} failed: ${(err as Error).message}`, { cause: err });
+  }
+
+  /**
+   * The log's files were removed under it: nothing more can be made durable here, and what was pending is
+   * gone with them. Refuse every put from now on (a source keeps its lines unread, positions do not move)
+   * and tell the agent, which stops and exits non-zero, so a supervisor restarts it on fresh dirs.
+   */
+  private lost(err: Error): void {
+    if (this.state !== 'open') return;
+    this.state = 'failed';
+    this.failedWhy = 'its log files were deleted while in use';
+    this.counters.set('Unhealthy', 1);
+    this.counters.set('Open', 0);
+    if (this.timer) clearInterval(this.timer);
+    this.room.notify();
+    this.arrivals.notify();
+    this.log.error(`${err.message}; ${this.queued} events that were pending in it are lost; the channel refuses puts from now on`);
+    this.onFatal?.(err);
   }
 
   /** Room for `n` more events, first come first served (see Turns). */

@@ -5,7 +5,8 @@
  * order, synchronously for the whole group (so the channel's state never sees
  * half a group).
  */
-import { closeSync, fdatasync, ftruncateSync, writev } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, ftruncateSync, writev } from 'node:fs';
+import { FlumeError } from '../../core/errors.ts';
 import { offOf, pos, segOf } from './framing.ts';
 
 export interface ActiveSegment {
@@ -33,6 +34,26 @@ interface Queued {
   onDurable: (start: number, end: number) => void;
   reject: (err: Error) => void;
   resolve: () => void;
+}
+
+/** A cycle's segment was unlinked under the writer (its data dir removed while the agent runs). */
+export class SegmentGoneError extends FlumeError {
+  constructor(readonly path: string) {
+    super('SEGMENT_GONE', `segment ${path} was deleted while in use (was its data dir removed?): what is written to it is not on disk under any name`);
+  }
+}
+
+/**
+ * A write into a segment that no longer has a name (`rm -rf` of the data dir
+ * while the agent runs) succeeds and syncs, but lands in an inode that
+ * disappears at the next close: acknowledging it would lose the batch, and a
+ * source would move its position past lines that are nowhere. So a cycle is
+ * confirmed only if its segment still has a link once it is synced. fstat is
+ * in memory, a microsecond or two: made here on the event loop, it costs less
+ * than another trip to the thread pool.
+ */
+function assertLinked(seg: ActiveSegment): void {
+  if (fstatSync(seg.fd).nlink === 0) throw new SegmentGoneError(seg.path);
 }
 
 /** Recent-window statistics of fsyncs. */
@@ -211,6 +232,7 @@ export class GroupCommitLog {
       : Promise.allSettled(touched.map(async (t) => {
           await writeAll(t.seg.fd, t.bufs, t.before);
           if (!t.seg.dsync) await fdatasyncAsync(t.seg.fd);
+          assertLinked(t.seg);
         })).then((results) => {
           for (const r of results) if (r.status === 'rejected') throw r.reason;
         });

@@ -1,5 +1,6 @@
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { mkdirp } from '../../core/mkdirp.ts';
 
 /**
  * The position file. Flume's shape, so a file Apache Flume wrote is read:
@@ -72,10 +73,13 @@ export class PositionStore {
       : { existed: true, entries };
   }
 
-  /** Writes the entries atomically; concurrent calls are serialised and an unchanged list is not rewritten. */
-  save(entries: readonly PositionEntry[]): Promise<void> {
+  /**
+   * Writes the entries atomically; concurrent calls are serialised and an unchanged list is not rewritten,
+   * unless `force` (at stop: the file may have been removed since it was last written, with the state dir).
+   */
+  save(entries: readonly PositionEntry[], force = false): Promise<void> {
     const text = JSON.stringify(entries.map(orderKeys));
-    const next = this.writing.then(() => (text === this.lastWritten ? undefined : this.writeAtomic(text)));
+    const next = this.writing.then(() => (text === this.lastWritten && !force ? undefined : this.writeAtomic(text)));
     // a failed write must not wedge later ones; the caller sees its own failure
     this.writing = next.catch(() => undefined);
     return next;
@@ -83,7 +87,7 @@ export class PositionStore {
 
   private async writeAtomic(text: string): Promise<void> {
     const dir = dirname(this.path);
-    await mkdir(dir, { recursive: true });
+    await mkdirp(dir);
     const tmp = `${this.path}.tmp`;
     const fh = await open(tmp, 'w');
     try {

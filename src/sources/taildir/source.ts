@@ -228,7 +228,7 @@ export class TaildirSource implements Source, WritesFiles {
     await Promise.allSettled([...this.puts]);
     await this.discovery.close();
     try {
-      await this.writePositions();
+      await this.writePositions(true);
     } catch (err) {
       this.log.error(`cannot write positions to ${this.store.path}: ${(err as Error).message}`);
     }
@@ -817,13 +817,13 @@ export class TaildirSource implements Source, WritesFiles {
     }
   }
 
-  private writePositions(): Promise<void> {
+  private writePositions(force = false): Promise<void> {
     this.posDirty = false;
     const entries: PositionEntry[] = [];
     for (const f of this.files.values()) {
       entries.push({ inode: f.ino, pos: f.committed, file: f.path, dev: f.dev, fp: f.fp.fp, fpLen: f.fp.fpLen });
     }
-    return this.store.save(entries);
+    return this.store.save(entries, force);
   }
 
   private fileDetails(): { path: string; lag: number; offset: number; size: number; inode: number }[] {
