@@ -65,4 +65,30 @@ test('an append no watch reports is read after a short sleep while the file is h
   }
 });
 
+test('a writer appending a line every millisecond is read in rounds about 10 ms apart, not one round per line or two', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  const { source } = buildSource({ filegroups: 'g', 'filegroups.g': join(dir, 'app\\.log'), writePosInterval: 1000 }, proc, dir);
+  try {
+    const live = join(dir, 'app.log');
+    writeFileSync(live, '');
+    await source.start();
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < 1500) {
+      appendFileSync(live, `line ${n++}\n`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const ms = performance.now() - t0;
+    await until(() => `all ${n} lines (have ${proc.events.length})`, () => proc.events.length === n, 5000);
+    // each round is a put and a sync: with a 2 ms linger they came every 2-3 ms, a line or two each
+    const gap = ms / proc.calls;
+    assert.ok(gap >= 6, `${proc.calls} rounds for ${n} lines in ${ms.toFixed(0)} ms: one every ${gap.toFixed(1)} ms`);
+    assert.equal(proc.bodies(), Array.from({ length: n }, (_, i) => `line ${i}`));
+  } finally {
+    await source.stop();
+    cleanup();
+  }
+});
+
 test.run();

@@ -98,10 +98,20 @@ interface Tracked {
 const MAX_IN_FLIGHT = 8;
 /**
  * How long the loop lets appends gather once it has caught up with a live
- * file: each round costs a put and a sync, so reading every few bytes as they
- * arrive would burn a core at 20k lines/s; 2 ms adds little to latency.
+ * file: each round costs a put and a sync (and the sink's take and its
+ * sync), so reading every few bytes as they arrive would burn a core at 20k
+ * lines/s; 2 ms adds little to latency.
  */
 const LINGER_MS = 2;
+/**
+ * A slower writer gets a longer linger, up to MAX_LINGER_MS, so a round still
+ * gathers about GATHER_LINES lines: an application that writes its log a line
+ * at a time, 1,000 times a second, had a round (and two syncs) for every few
+ * lines, and the agent used 80 % of a core (54 % with 10 ms; BENCHMARKS.md).
+ * At 20k lines/s and above the linger stays LINGER_MS.
+ */
+const GATHER_LINES = 32;
+const MAX_LINGER_MS = 10;
 /**
  * A file appended to within this long is stat'ed again after short sleeps
  * (HOT_SLEEP_MS, doubling) even without a change event, and read if it
@@ -138,6 +148,10 @@ export class TaildirSource implements Source, WritesFiles {
   private inFlight = 0;
   /** the last round left a file unread to its end (batch limits): read on without lingering */
   private backlog = false;
+  /** lines read by the last round, and the arrival rate seen by rounds (lines per ms, smoothed), for the linger */
+  private roundLines = 0;
+  private lastRoundAt = 0;
+  private arrivals = 0;
   /** batches whose last put failed: reading pauses until they go through */
   private failing = 0;
   private readonly puts = new Set<Promise<void>>();
@@ -254,7 +268,7 @@ export class TaildirSource implements Source, WritesFiles {
         idle = 0;
         // Caught up with a file that is still being written: let a few appends gather before reading
         // again, instead of spinning on a few bytes per round (a put and a sync each).
-        if (!this.backlog) await delay(LINGER_MS);
+        if (!this.backlog) await delay(this.linger(now));
       } else if (this.wakes !== wakes && this.failing === 0) {
         // file activity during this round (its wake found nobody asleep): look again, do not sleep through it
         await delay(LINGER_MS);
@@ -271,6 +285,14 @@ export class TaildirSource implements Source, WritesFiles {
         await delay(LINGER_MS);
       }
     }
+  }
+
+  /** The linger after a round that caught up: long enough for about GATHER_LINES lines at the rate they arrive. */
+  private linger(roundStart: number): number {
+    const ms = Math.max(1, roundStart - this.lastRoundAt);
+    this.lastRoundAt = roundStart;
+    this.arrivals = 0.7 * this.arrivals + 0.3 * (this.roundLines / ms);
+    return Math.min(MAX_LINGER_MS, Math.max(LINGER_MS, GATHER_LINES / Math.max(this.arrivals, 1e-3)));
   }
 
   /** Open files appended to within HOT_MS. */
@@ -577,6 +599,7 @@ export class TaildirSource implements Source, WritesFiles {
     const batchMax = Math.max(1, Math.min(this.opts.batchSize, this.deps.processor.maxBatch));
     let progressed = false;
     this.backlog = false;
+    this.roundLines = 0;
     for (const f of this.order()) {
       if (this.stopping || this.failing > 0) break;
       if (!f.hint || f.released) continue;
@@ -603,6 +626,7 @@ export class TaildirSource implements Source, WritesFiles {
           f.lastChange = f.lastRead;
         }
         if (lines.count > 0) batches++;
+        this.roundLines += lines.count;
         if (res.error) {
           this.counters.inc('EventReadFail');
           this.log.rateLimited('warn', `taildir-read:${f.path}`, `reading ${f.path} failed: ${res.error.message}`);
