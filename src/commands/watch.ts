@@ -2,6 +2,8 @@ import { join, resolve } from 'node:path';
 import type { AgentConfig } from '../config/agent-config.ts';
 import { loadConfigText } from '../config/load.ts';
 import { registry } from '../registry.ts';
+import type { FileChannelOptions } from '../channels/file/file-channel.ts';
+import type { TaildirOptions } from '../sources/taildir/source.ts';
 
 export interface WatchArgs {
   watch: string[];
@@ -13,15 +15,37 @@ export interface WatchArgs {
   byteOffset: boolean;
 }
 
-/** Escapes a value for a properties file (backslashes, and leading whitespace). */
+/**
+ * An `--exclude` value as TAILDIR's `exclude` takes it: a backslash is a
+ * backslash, as in any path (picomatch would read it as an escape); `[*]` still
+ * matches a literal `*`.
+ */
+export function excludeGlob(g: string): string {
+  return g.replace(/\\/g, '\\\\');
+}
+
+/** Escapes a single value for a properties file: backslashes, line breaks and tabs, and leading whitespace. */
 function esc(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/^\s/, (m) => '\\' + m);
+  return v
+    .replace(/\\/g, '\\\\')
+    .replace(/\n/g, '\\n')
+    .replace(/\r/g, '\\r')
+    .replace(/\t/g, '\\t')
+    .replace(/\f/g, '\\f')
+    .replace(/^ /, '\\ ');
 }
 
 /**
  * Quick mode is a generated Flume config, validated by the same code as a
  * config file, so `--watch` and `agent -f` never behave differently:
  * TAILDIR (+ netcat) → file channel under the data dir → logger or http sink.
+ *
+ * Paths (`--watch`, `--exclude`, `--data-dir`) do not go through the text:
+ * Flume's list syntax splits on whitespace and has no quoting, and `${…}` in a
+ * value is taken from the environment with no escape, so `/srv/my logs` or a
+ * directory named `${x}` could not round-trip. The text carries a placeholder
+ * for `paths` (the key is required) and leaves the directories to the options,
+ * which are set to the values exactly as given once the config is validated.
  */
 export function buildWatchConfig(a: WatchArgs): AgentConfig {
   const dataDir = resolve(a.dataDir);
@@ -32,10 +56,9 @@ export function buildWatchConfig(a: WatchArgs): AgentConfig {
     sources.push('tail');
     lines.push(
       `${p}.sources.tail.type = TAILDIR`,
-      `${p}.sources.tail.paths = ${a.watch.map((w) => esc(resolve(w))).join(' ')}`,
-      ...(a.exclude.length ? [`${p}.sources.tail.exclude = ${a.exclude.map(esc).join(' ')}`] : []),
+      '# paths, exclude and positionFile: set in the options from --watch, --exclude and --data-dir (see buildWatchConfig)',
+      `${p}.sources.tail.paths = /--watch`,
       `${p}.sources.tail.skipToEndOnFirstStart = ${!a.fromBeginning}`,
-      `${p}.sources.tail.positionFile = ${esc(join(dataDir, 'taildir', 'positions.json'))}`,
       `${p}.sources.tail.fileHeader = true`,
       `${p}.sources.tail.byteOffsetHeader = ${a.byteOffset}`,
       // Bigger batches than Flume's 100: fewer fsyncs per line, which is what bounds a durable tailer.
@@ -53,11 +76,8 @@ export function buildWatchConfig(a: WatchArgs): AgentConfig {
     sources.push('net');
     lines.push(`${p}.sources.net.type = netcat`, `${p}.sources.net.bind = ${host}`, `${p}.sources.net.port = ${port}`, `${p}.sources.net.channels = ch`);
   }
-  lines.push(
-    `${p}.channels.ch.type = file`,
-    `${p}.channels.ch.checkpointDir = ${esc(join(dataDir, 'channel', 'checkpoint'))}`,
-    `${p}.channels.ch.dataDirs = ${esc(join(dataDir, 'channel', 'data'))}`,
-  );
+  // checkpointDir and dataDirs: set in the options from --data-dir
+  lines.push(`${p}.channels.ch.type = file`);
   if (a.http) {
     lines.push(
       `${p}.sinks.out.type = http`,
@@ -74,5 +94,21 @@ export function buildWatchConfig(a: WatchArgs): AgentConfig {
   }
   lines.push(`${p}.sinks.out.channel = ch`);
   const text = [`${p}.sources = ${sources.join(' ')}`, `${p}.channels = ch`, `${p}.sinks = out`, ...lines].join('\n') + '\n';
-  return loadConfigText(text, '(quick mode)', p, registry);
+  const cfg = loadConfigText(text, '(quick mode)', p, registry);
+  const tail = cfg.sources.find((s) => s.name === 'tail');
+  if (tail) {
+    Object.assign(tail.options as TaildirOptions, {
+      paths: a.watch.map((w) => resolve(w)),
+      exclude: a.exclude.map((g) => excludeGlob(g)),
+      positionFile: join(dataDir, 'taildir', 'positions.json'),
+    } satisfies Partial<TaildirOptions>);
+  }
+  const ch = cfg.channels.find((c) => c.name === 'ch');
+  if (ch) {
+    Object.assign(ch.options as FileChannelOptions, {
+      checkpointDir: join(dataDir, 'channel', 'checkpoint'),
+      dataDirs: [join(dataDir, 'channel', 'data')],
+    } satisfies Partial<FileChannelOptions>);
+  }
+  return cfg;
 }

@@ -1,0 +1,75 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startCli, type Cli } from './helpers/cli.ts';
+import { tempDir, until } from './helpers/poll.ts';
+
+/**
+ * Quick mode's flags as a user types them: paths with any characters, relative
+ * excludes, and bad values reported against the flag (exit 2, like any usage
+ * error).
+ */
+
+/** Resolves once the agent has started; fails at once (with its output) if it exits first. */
+async function started(cli: Cli): Promise<void> {
+  let exited: { code: number | null } | undefined;
+  void cli.exited.then((e) => (exited = e));
+  await until(() => `"agent quick started"\n--- stderr:\n${cli.stderr.slice(-2000)}`, () => exited || cli.stderr.includes('agent quick started'), 20_000);
+  if (exited) throw new Error(`the CLI exited (code ${exited.code}) before starting:\n${cli.stderr.slice(-2000)}`);
+}
+
+/** The paths TAILDIR tracks now, from the agent's `/snapshot` (port from its `metrics on` line). */
+async function trackedFiles(cli: Cli): Promise<string[]> {
+  const port = /metrics on http:\/\/127\.0\.0\.1:(\d+)\//.exec(cli.stderr)?.[1];
+  if (!port) throw new Error(`no metrics line in:\n${cli.stderr}`);
+  const snap = (await (await fetch(`http://127.0.0.1:${port}/snapshot`)).json()) as { components: { name: string; details?: { files?: { path: string }[] } }[] };
+  return (snap.components.find((c) => c.name === 'tail')?.details?.files ?? []).map((f) => f.path).sort();
+}
+
+function lines(cli: Cli): string[] {
+  return cli.stdout.split('\n').filter(Boolean).sort();
+}
+
+/**
+ * Waits until the lines of `late` (a file written after the start) are printed: discovery found it in a
+ * later scan, so the first scan (which would have listed an excluded file) is over.
+ */
+async function afterFirstScan(cli: Cli, late: string, line: string): Promise<void> {
+  writeFileSync(late, `${line}\n`);
+  await until(() => `${line} on stdout; got:\n${cli.stdout}\n--- stderr:\n${cli.stderr.slice(-2000)}`, () => cli.stdout.includes(`${line}\n`), 20_000);
+}
+
+test('--watch, --exclude and --data-dir take paths with spaces, backslashes, # = : $ and non-ASCII exactly as given', async () => {
+  const { dir, cleanup } = tempDir();
+  // characters a properties value or Flume's space-separated list would read differently (no glob
+  // characters: a --watch path with * ? [ ] { } ( ) ! is a glob)
+  const logs = join(dir, 'my logs #=:é\\x $HOME ,y');
+  mkdirSync(join(logs, 'sub'), { recursive: true });
+  writeFileSync(join(logs, 'a.log'), 'in-odd-dir\n');
+  writeFileSync(join(logs, 'sub', 'skip.log'), 'excluded-by-path\n');
+  writeFileSync(join(logs, 'old copy.log'), 'excluded-by-name\n');
+  const state = join(dir, 'state dir, ${QF_SUBST} #');
+  // Were the data dir split or substituted again, the pieces would land in the temp dir, not in $HOME or the repo.
+  const cli = startCli(['--watch', logs, '--exclude', join(logs, 'sub', '*'), '--exclude', 'old copy.log', '--from-beginning', '--data-dir', state, '--metrics-port', '0'], {
+    cwd: dir,
+    env: { QF_SUBST: join(dir, 'substituted') },
+  });
+  try {
+    await started(cli);
+    await afterFirstScan(cli, join(logs, 'late.log'), 'late');
+    assert.equal(lines(cli), ['in-odd-dir', 'late']);
+    assert.equal(await trackedFiles(cli), [join(logs, 'a.log'), join(logs, 'late.log')]);
+    // the state lives in the data dir as typed: not split at the space or comma, ${QF_SUBST} not substituted
+    assert.ok(existsSync(join(state, 'channel', 'checkpoint')), 'checkpoint dir under --data-dir');
+    assert.ok(existsSync(join(state, 'channel', 'data')), 'data dir under --data-dir');
+    await until('positions written', () => existsSync(join(state, 'taildir', 'positions.json')) && readFileSync(join(state, 'taildir', 'positions.json'), 'utf8').includes('late.log'));
+    assert.is(await cli.stop(), 0);
+  } finally {
+    cli.kill('SIGKILL');
+    await cli.exited;
+    cleanup();
+  }
+});
+
+test.run();
