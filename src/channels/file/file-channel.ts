@@ -20,15 +20,15 @@ import { ChannelClosedError, ChannelFullError, FlumeError, TransactionTooLargeEr
 import type { Logger } from '../../core/log.ts';
 import { Turns } from '../../core/turns.ts';
 import { CHANNEL_COUNTERS, CounterGroup } from '../../metrics/counters.ts';
-import { readCheckpoint, writeCheckpoint, type CheckpointData, type Sample } from './checkpoint.ts';
-import { decodeRuns, encodePutBatch, encodeTake, fmtPos, FORMAT_VERSION, offOf, pos, PUT_FIRST_ENTRY, segOf, type EntryRun, type Range, SEGMENT_HEADER_SIZE } from './framing.ts';
+import { readCheckpoint, writeCheckpoint, type Sample } from './checkpoint.ts';
+import { decodeRuns, encodePutBatch, encodeTake, fmtPos, FORMAT_VERSION, offOf, pos, segOf, type EntryRun, type Range, SEGMENT_HEADER_SIZE } from './framing.ts';
 import { GroupCommitLog, SegmentGoneError, type ActiveSegment } from './group-commit.ts';
 import { acquireLock } from './lock.ts';
 import { FramePool } from './frame-pool.ts';
 import { encodePutLines } from './put-lines.ts';
 import { LogReader, type ReadableSegment } from './reader.ts';
 import { insertRange } from './ranges.ts';
-import { replayLog, SAMPLE_EVERY } from './replay.ts';
+import { replayLog, sampledPutTime, takesSample, type CheckpointWithPutEnd } from './replay.ts';
 import { createSegment, createSegmentAhead, openForAppend, removeSegmentFile, sweepDeleting } from './segment.ts';
 import { mkdirpSync } from '../../core/mkdirp.ts';
 
@@ -59,6 +59,8 @@ export const FILE_CHANNEL_DEFAULTS = {
 export interface FileChannelHooks {
   /** Free bytes for `dir` (defaults to statfs). */
   freeBytes?(dir: string): number;
+  /** Epoch ms (defaults to Date.now): the time a put is stamped with, and that OldestEventAgeMs measures from. */
+  now?(): number;
 }
 
 export const FILE_CHANNEL_COUNTERS = [
@@ -142,8 +144,12 @@ export class FileChannel implements Channel, WritesFiles {
   private takeSeq = 0;
   private queued = 0;
   private reserved = 0;
+  /** put-time samples, keyed by where the Put frame before theirs ends (replay.ts, takesSample) */
   private samples: Sample[] = [];
+  /** where the last Put frame ends: the key of the next put's sample */
+  private putEnd = 0;
   private takeLock: Promise<unknown> = Promise.resolve();
+  private readonly now: () => number;
 
   private readonly room = new Signal();
   /** puts wait for room in the order they came */
@@ -170,6 +176,7 @@ export class FileChannel implements Channel, WritesFiles {
     this.name = deps.name;
     this.log = deps.log;
     this.onFatal = deps.onFatal;
+    this.now = hooks.now ? () => hooks.now!() : Date.now;
     const root = join(deps.stateDir, 'channels', deps.name);
     this.checkpointDir = opts.checkpointDir ?? join(root, 'checkpoint');
     this.dataDirs = opts.dataDirs && opts.dataDirs.length ? opts.dataDirs : [join(root, 'data')];
@@ -329,6 +336,7 @@ export class FileChannel implements Channel, WritesFiles {
     }
     this.queued = r.size;
     this.samples = r.samples;
+    this.putEnd = r.putEnd;
     this.writer = new GroupCommitLog(active, this.opts.maxFileSize, {
       roll: () => this.rollTo(this.writer!.segment.id + 1),
       forget: (buf) => this.frames.release(buf),
@@ -482,18 +490,12 @@ export class FileChannel implements Channel, WritesFiles {
     for (const t of this.inflight.values()) if (t.count && t.firstPutTime < oldest) oldest = t.firstPutTime;
     const head = this.pending.length ? this.pending[0].start : this.tailPos;
     if (head < this.durableEnd || this.pending.length) {
-      // the last sample at or before the head: never younger than the head event
-      let t: number | undefined;
-      for (const [p, at] of this.samples) {
-        if (p <= head) t = at;
-        else {
-          t ??= at;
-          break;
-        }
-      }
+      // the last sample keyed at or before the head: never younger than the head event, and less
+      // than SAMPLE_MS (1 s) older (replay.ts); open takes know their first event's put time exactly
+      const t = sampledPutTime(this.samples, head);
       if (t !== undefined && t < oldest) oldest = t;
     }
-    return oldest === Infinity ? 0 : Math.max(0, Date.now() - oldest);
+    return oldest === Infinity ? 0 : Math.max(0, this.now() - oldest);
   }
 
   // ---------------------------------------------------------------- put
@@ -515,7 +517,7 @@ export class FileChannel implements Channel, WritesFiles {
     this.checkDisk();
     await this.reserve(n);
     let buf: Buffer;
-    const putTime = Date.now();
+    const putTime = this.now();
     try {
       buf = encode(putTime);
     } catch (err) {
@@ -529,12 +531,13 @@ export class FileChannel implements Channel, WritesFiles {
         landed = true;
         if (this.counters.get('Unhealthy')) this.counters.set('Unhealthy', 0);
         this.reserved -= n;
+        // landing callbacks run in log order, so this is the rule replay applies to the same frames
+        const key = this.putEnd;
+        this.putEnd = end;
+        if (takesSample(this.samples[this.samples.length - 1], key, putTime, this.queued === 0)) this.samples.push([key, putTime]);
         this.queued += n;
         this.durableEnd = end;
         this.changedSinceCheckpoint = true;
-        const last = this.samples[this.samples.length - 1];
-        const first = start + PUT_FIRST_ENTRY;
-        if (!last || first - last[0] >= SAMPLE_EVERY) this.samples.push([first, putTime]);
         this.arrivals.notify();
         this.prepareSpare();
       });
@@ -788,13 +791,14 @@ export class FileChannel implements Channel, WritesFiles {
     for (const r of this.pending) insertRange(ranges, r);
     for (const t of this.inflight.values()) for (const r of t.ranges) insertRange(ranges, r);
     if (this.tailPos < this.durableEnd) insertRange(ranges, { start: this.tailPos, end: this.durableEnd });
-    const data: CheckpointData = {
+    const data: CheckpointWithPutEnd = {
       version: 1,
       writtenAt: Date.now(),
       end: this.durableEnd,
       size: this.queued,
       ranges,
       samples: this.samples.slice(),
+      putEnd: this.putEnd,
     };
     this.changedSinceCheckpoint = false;
     this.checkpointing = writeCheckpoint(this.checkpointDir, data)

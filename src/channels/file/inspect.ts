@@ -9,7 +9,7 @@ import { FlumeError } from '../../core/errors.ts';
 import { readCheckpoint } from './checkpoint.ts';
 import { FRAME_HEADER_SIZE, FrameType, putCountOf } from './framing.ts';
 import { LOCK_FILE } from './lock.ts';
-import { replayLog } from './replay.ts';
+import { replayLog, sampledPutTime } from './replay.ts';
 import { ScanBuffer, scanSegment } from './scan.ts';
 import { listDeleting, listSegments, readSegmentHeader } from './segment.ts';
 
@@ -27,7 +27,7 @@ export interface ChannelInspectReport {
   /** Consumed segments still on disk while they are deleted (by the agent, or after a crash until its next start). */
   deleting: { path: string; bytes: number }[];
   eventsPending: number;
-  /** Age of the oldest pending event (sampled: at most 256 KiB of log younger than the truth), null when empty. */
+  /** Age of the oldest pending event (from put-time samples: never under the truth, less than 1 s over it), null when empty. */
   oldestEventAgeMs: number | null;
   checkpoint: { status: 'ok' | 'missing' | 'corrupt' | 'none'; reason?: string; ageMs?: number; eventsPending?: number };
   /** pid holding the lock, when a lock file is present. */
@@ -129,11 +129,8 @@ export async function inspectChannel(dir: string): Promise<ChannelInspectReport>
       onTruncate: (_p, _o, len) => (unsealedTailBytes += len),
     });
     const head = r.ranges.length ? r.ranges[0].start : r.end;
-    let oldest: number | undefined;
-    for (const [p, t] of r.samples) {
-      if (p <= head || oldest === undefined) oldest = t;
-      if (p > head) break;
-    }
+    // as the running channel reads it: less than 1 s over the truth, never under (replay.ts, takesSample)
+    const oldest = sampledPutTime(r.samples, head);
     const now = Date.now();
     const lockedBy = lockPid(dirs);
     return {

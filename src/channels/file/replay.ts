@@ -22,6 +22,62 @@ import { unlinkSync } from 'node:fs';
 
 /** A sample of put times at most every this many bytes of log, so OldestEventAgeMs needs no per-event memory. */
 export const SAMPLE_EVERY = 256 * 1024;
+/** ... and at most this long apart in put time: OldestEventAgeMs is never more than this over the truth. */
+export const SAMPLE_MS = 1000;
+
+/*
+ * Put-time samples, for OldestEventAgeMs. A sample [key, t] stands for a Put frame put at t, and its
+ * key is where the PREVIOUS Put frame of the log ends (0 for the first one): the lowest position a
+ * head can be at when that frame holds the first pending event. The head is a cursor, not an entry:
+ * once a take has read a frame to its end it sits there, before any Take frames and segment
+ * boundaries that come between that frame and the next Put frame. Keyed by the frame's own first
+ * entry, as before, a head in that gap found the sample of an older frame, however old.
+ *
+ * The oldest pending event's put time is read as that of the last sample whose key is at or before
+ * the head (sampledPutTime). That sample S belongs to the head event's frame H or to one before it,
+ * and no frame after S up to H took a sample, so by takesSample tS <= tH < tS + SAMPLE_MS: the age
+ * reported is never under the truth and less than SAMPLE_MS (1 s) over it. Sampling by bytes alone
+ * kept one sample for as long as the next 256 KiB took to come: on a quiet host a channel that
+ * drained and took one new line reported the age of a sample taken minutes or hours before. The
+ * live channel (as puts land, in log order) and replay (scanning the same frames) apply one rule.
+ */
+
+/**
+ * Whether a Put frame (keyed `key`, put at `putTime`) gets a sample, `last` being the latest one:
+ * one every SAMPLE_EVERY bytes, one once SAMPLE_MS has passed since the last, one when the channel
+ * was empty (so a channel that drained and refilled is exact), and one when the clock went back
+ * (so the age is never understated). One comparison per put batch; at most a sample per second of
+ * puts is kept while they are pending.
+ */
+export function takesSample(last: Sample | undefined, key: number, putTime: number, wasEmpty: boolean): boolean {
+  return !last || wasEmpty || key - last[0] >= SAMPLE_EVERY || putTime - last[1] >= SAMPLE_MS || putTime < last[1];
+}
+
+/**
+ * The put time the oldest event pending from `head` on is reported with: that of the last sample
+ * keyed at or before the head. Samples are dropped only when a later one is keyed at or before the
+ * earliest live position, so one always is; failing that (a checkpoint whose samples do not reach
+ * back), the first sample is the best guess.
+ */
+export function sampledPutTime(samples: readonly Sample[], head: number): number | undefined {
+  let t: number | undefined;
+  for (const [key, at] of samples) {
+    if (key <= head) t = at;
+    else return t ?? at;
+  }
+  return t;
+}
+
+/**
+ * A checkpoint also says where the last Put frame before its `end` ends (`putEnd`): the key of the
+ * next frame's sample. Older checkpoints lack it (and keyed samples by first entry): `end` stands in.
+ */
+export type CheckpointWithPutEnd = CheckpointData & { putEnd?: number };
+
+function putEndOf(ck: CheckpointWithPutEnd): number {
+  const v = ck.putEnd;
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= ck.end ? v : ck.end;
+}
 
 export class UnsupportedFormatError extends FlumeError {
   constructor(readonly path: string, version: number) {
@@ -61,6 +117,8 @@ export interface ReplayResult {
   /** Position after the last sealed frame: where the next write goes in the last segment. */
   end: number;
   samples: Sample[];
+  /** Where the last Put frame before `end` ends: the key of the next put's sample. */
+  putEnd: number;
   usedCheckpoint: boolean;
   /** Why the checkpoint was not used, when one was given. */
   fullReplayReason?: string;
@@ -96,6 +154,7 @@ export function replayLog(o: ReplayOptions): ReplayResult {
   let ranges: Range[] = [];
   let size = 0;
   let samples: Sample[] = [];
+  let putEnd = 0;
   let startSeg = 0;
   let startOff = segments[0]?.headerSize ?? 0;
   let usedCheckpoint = false;
@@ -113,6 +172,7 @@ export function replayLog(o: ReplayOptions): ReplayResult {
       if (segments.length) clipBelow(ranges, pos(segments[0].id, 0));
       size = ck.size;
       samples = ck.samples.slice();
+      putEnd = putEndOf(ck);
     }
   }
 
@@ -147,7 +207,11 @@ export function replayLog(o: ReplayOptions): ReplayResult {
         if (type === FrameType.Put) {
           const frameAt = at - FRAME_HEADER_SIZE;
           const count = putCountOf(buf, frameAt);
+          const key = putEnd;
+          putEnd = pos(s.id, fend);
           if (count === 0) return;
+          const putTime = putTimeOf(buf, frameAt);
+          if (takesSample(samples[samples.length - 1], key, putTime, size === 0)) samples.push([key, putTime]);
           const piece = { start: pos(s.id, off + PUT_FIRST_ENTRY), end: pos(s.id, fend) };
           const last = ranges[ranges.length - 1];
           if (last && last.end === extendFrom && piece.start >= extendFrom) last.end = piece.end;
@@ -155,8 +219,6 @@ export function replayLog(o: ReplayOptions): ReplayResult {
           extendFrom = ranges[ranges.length - 1].end;
           size += count;
           eventsReplayed += count;
-          const lastSample = samples[samples.length - 1];
-          if (!lastSample || piece.start - lastSample[0] >= SAMPLE_EVERY) samples.push([piece.start, putTimeOf(buf, frameAt)]);
         } else if (type === FrameType.Take) {
           const t = decodeTake(buf, at);
           for (const r of t.ranges) subtractRange(ranges, r);
@@ -196,7 +258,7 @@ export function replayLog(o: ReplayOptions): ReplayResult {
   }
   o.onProgress?.({ bytesDone: bytesTotal, bytesTotal, events: eventsReplayed });
 
-  // drop put-time samples that only describe consumed data (keep the last one at or before the head)
+  // drop put-time samples that only describe consumed data (keep the last one keyed at or before the head)
   const head = ranges.length ? ranges[0].start : end;
   let k = 0;
   while (k + 1 < samples.length && samples[k + 1][0] <= head) k++;
@@ -208,6 +270,7 @@ export function replayLog(o: ReplayOptions): ReplayResult {
     size,
     end,
     samples,
+    putEnd,
     usedCheckpoint,
     ...(fullReplayReason ? { fullReplayReason } : {}),
     corruptRegions,
