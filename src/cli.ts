@@ -116,7 +116,7 @@ export async function main(args: string[]): Promise<number> {
       (y) =>
         y
           .option('watch', { alias: 'w', type: 'string', array: true, describe: 'a directory (every file under it) or a glob; repeatable' })
-          .option('exclude', { type: 'string', array: true, describe: 'glob of files to skip, added to the defaults (.gz .xz .bz2 .zip .zst, wtmp, btmp, lastlog, journals)' })
+          .option('exclude', { type: 'string', array: true, describe: 'glob of files to skip, added to the defaults (.gz .xz .bz2 .zip .zst, wtmp, btmp, lastlog, journals); without "/" it matches file names anywhere, with "/" paths (relative ones from the current directory)' })
           .option('from-beginning', { type: 'boolean', default: false, describe: 'on the first start read existing files whole (default: from their end, like tail -F)' })
           .option('data-dir', { type: 'string', describe: 'state dir: file channel and positions (default ~/.flume-tail or $XDG_STATE_HOME/flume-tail)' })
           .option('http', { type: 'string', describe: 'ship to this URL (ndjson batches) instead of printing' })

@@ -72,4 +72,29 @@ test('--watch, --exclude and --data-dir take paths with spaces, backslashes, # =
   }
 });
 
+test('a relative --exclude with a "/" is taken from the current directory, like --watch; one without matches names anywhere', async () => {
+  const { dir, cleanup } = tempDir();
+  const logs = join(dir, 'logs');
+  mkdirSync(join(logs, 'live'), { recursive: true });
+  mkdirSync(join(logs, 'old'), { recursive: true });
+  writeFileSync(join(logs, 'live', 'a.tmp'), 'live-tmp\n');
+  writeFileSync(join(logs, 'live', 'b.log'), 'live-log\n');
+  writeFileSync(join(logs, 'c.tmp'), 'top-tmp\n');
+  writeFileSync(join(logs, 'old', 'd.tmp'), 'old-tmp\n');
+  writeFileSync(join(logs, 'e.bak'), 'bak\n');
+  const cwd = join(logs, 'live');
+  // relative to cwd (logs/live): `../old/*.tmp` is logs/old/*.tmp, `./*.tmp` is logs/live/*.tmp
+  const cli = startCli(['--watch', '..', '--exclude', './*.tmp', '--exclude', '../old/*.tmp', '--exclude', '*.bak', '--from-beginning', '--data-dir', join(dir, 'state'), '--metrics-port', '0'], { cwd });
+  try {
+    await started(cli);
+    await afterFirstScan(cli, join(logs, 'late.log'), 'late');
+    assert.equal(lines(cli), ['late', 'live-log', 'top-tmp']);
+    assert.equal(await trackedFiles(cli), [join(logs, 'c.tmp'), join(logs, 'late.log'), join(logs, 'live', 'b.log')]);
+  } finally {
+    cli.kill('SIGTERM');
+    await cli.exited;
+    cleanup();
+  }
+});
+
 test.run();

@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { AgentConfig } from '../config/agent-config.ts';
 import { loadConfigText } from '../config/load.ts';
 import { registry } from '../registry.ts';
@@ -15,13 +15,36 @@ export interface WatchArgs {
   byteOffset: boolean;
 }
 
+/** Escapes every character picomatch would read as glob syntax, so `s` matches itself only. */
+function escapeGlob(s: string): string {
+  return s.replace(/[\\*?[\]{}()!+@|]/g, '\\$&');
+}
+
 /**
- * An `--exclude` value as TAILDIR's `exclude` takes it: a backslash is a
- * backslash, as in any path (picomatch would read it as an escape); `[*]` still
- * matches a literal `*`.
+ * An `--exclude` value as TAILDIR's `exclude` takes it (discovery matches a
+ * pattern with a `/` against absolute paths, one without against file names):
+ * - a backslash is a backslash, as in any path (picomatch would read it as an
+ *   escape); `[*]` still matches a literal `*`;
+ * - without a `/` it matches file names anywhere; absolute, or starting with
+ *   `**` + `/`, it is kept as is;
+ * - any other pattern with a `/` is relative to the current directory, like a
+ *   relative `--watch` path (`live/*.tmp` → `$PWD/live/*.tmp`), with glob
+ *   characters in the directory's own name taken literally.
  */
-export function excludeGlob(g: string): string {
-  return g.replace(/\\/g, '\\\\');
+export function excludeGlob(g: string, cwd: string = process.cwd()): string {
+  const glob = g.replace(/\\/g, '\\\\');
+  if (!glob.includes('/') || isAbsolute(glob) || glob.startsWith('**/')) return glob;
+  let base = cwd;
+  let rest = glob;
+  for (;;) {
+    if (rest.startsWith('./')) rest = rest.slice(2);
+    else if (rest.startsWith('../')) {
+      base = dirname(base);
+      rest = rest.slice(3);
+    } else break;
+  }
+  const prefix = escapeGlob(base);
+  return (prefix.endsWith('/') ? prefix : prefix + '/') + rest;
 }
 
 /** Escapes a single value for a properties file: backslashes, line breaks and tabs, and leading whitespace. */
