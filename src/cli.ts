@@ -13,7 +13,7 @@ import { loadConfigFile } from './config/load.ts';
 import { formatTopology } from './commands/topology.ts';
 import { reportProblems, runAgent } from './commands/run-agent.ts';
 import { defaultStateDir } from './state-dir.ts';
-import { buildWatchConfig, type WatchArgs } from './commands/watch.ts';
+import { buildWatchConfig, parsePort, PORT_RANGE, type WatchArgs } from './commands/watch.ts';
 import { runChannelTool } from './commands/channel-tool.ts';
 
 /**
@@ -32,22 +32,42 @@ export function splitSystemProps(argv: string[]): { rest: string[]; props: Map<s
   return { rest, props };
 }
 
-function monitoringPort(metricsPort: number | undefined, props: Map<string, string>): number | undefined {
-  if (metricsPort !== undefined) return metricsPort;
+/**
+ * The metrics port from `--metrics-port` or `-Dflume.monitoring.*`, checked here so a bad one is a usage
+ * error naming the flag, not Node's `options.port should be >= 0 and < 65536` from deep in the server.
+ */
+function monitoringPort(metricsPort: string | string[] | undefined, props: Map<string, string>): { port?: number } | { error: string } {
+  if (metricsPort !== undefined) {
+    // given twice, the last one wins (as for any option)
+    const raw = Array.isArray(metricsPort) ? metricsPort[metricsPort.length - 1] : metricsPort;
+    const port = parsePort(raw);
+    return port === undefined ? { error: `--metrics-port: "${raw}": not a port; expected ${PORT_RANGE}` } : { port };
+  }
   const type = props.get('flume.monitoring.type');
-  if (type && ['http', 'prometheus'].includes(type.toLowerCase())) return Number(props.get('flume.monitoring.port') ?? 41414);
-  return undefined;
+  if (type && ['http', 'prometheus'].includes(type.toLowerCase())) {
+    const raw = props.get('flume.monitoring.port');
+    if (raw === undefined) return { port: 41414 };
+    const port = parsePort(raw);
+    return port === undefined ? { error: `-Dflume.monitoring.port: "${raw}": not a port; expected ${PORT_RANGE}` } : { port };
+  }
+  return {};
 }
 
 export async function main(args: string[]): Promise<number> {
   let exitCode = 0;
   const { rest: argv, props } = splitSystemProps(args);
+  // A flag's value the CLI cannot use: shown like yargs' own usage errors (help, the message, exit 2).
+  const usageError = (msg: string): void => {
+    cli.showHelp();
+    process.stderr.write(`\n${msg}\n`);
+    exitCode = 2;
+  };
   const cli = yargs(argv)
     .scriptName('flume-tail')
     .usage('$0 --watch PATH…        tail files into a durable channel and print or ship them\n$0 <command> [options]')
     .version(VERSION)
     .strict()
-    .option('metrics-port', { type: 'number', describe: 'serve /metrics (Flume JSON) and /metrics/prometheus on this port' })
+    .option('metrics-port', { type: 'string', describe: 'serve /metrics (Flume JSON) and /metrics/prometheus on this port (0 to 65535; 0: any free one)' })
     .option('metrics-host', { type: 'string', describe: 'address for the metrics endpoint (default 127.0.0.1, or flume.monitoring.host from the config)' })
     .option('tui', { type: 'boolean', describe: 'show the live dashboard in this terminal', default: false })
     .command(
@@ -60,10 +80,12 @@ export async function main(args: string[]): Promise<number> {
           .option('conf', { alias: 'c', type: 'string', describe: "Flume's config dir (accepted; flume-tail reads no flume-env.sh or log4j2.xml)" })
           .option('data-dir', { type: 'string', describe: 'state dir for defaults (file channel, positions)' }),
       async (args) => {
+        const metrics = monitoringPort(args.metricsPort, props);
+        if ('error' in metrics) return usageError(metrics.error);
         const cfg = loadConfigFile(args.confFile, args.name, registry);
         exitCode = await runAgent(cfg, {
           stateDir: args.dataDir ?? defaultStateDir(),
-          metricsPort: monitoringPort(args.metricsPort, props),
+          metricsPort: metrics.port,
           metricsHost: args.metricsHost,
           tui: args.tui,
         });
@@ -138,8 +160,10 @@ export async function main(args: string[]): Promise<number> {
           netcat: args.netcat,
           byteOffset: args.byteOffset,
         };
+        const metrics = monitoringPort(args.metricsPort, props);
+        if ('error' in metrics) return usageError(metrics.error);
         const cfg = buildWatchConfig(wa);
-        exitCode = await runAgent(cfg, { stateDir: wa.dataDir, metricsPort: monitoringPort(args.metricsPort, props), metricsHost: args.metricsHost, tui: args.tui });
+        exitCode = await runAgent(cfg, { stateDir: wa.dataDir, metricsPort: metrics.port, metricsHost: args.metricsHost, tui: args.tui });
       },
     )
     .help()

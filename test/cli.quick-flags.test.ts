@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startCli, type Cli } from './helpers/cli.ts';
+import { runCli, startCli, type Cli } from './helpers/cli.ts';
 import { tempDir, until } from './helpers/poll.ts';
 
 /**
@@ -93,6 +93,29 @@ test('a relative --exclude with a "/" is taken from the current directory, like 
   } finally {
     cli.kill('SIGTERM');
     await cli.exited;
+    cleanup();
+  }
+});
+
+test('a bad --metrics-port is a usage error naming the flag and the range (exit 2), in quick mode and for agent', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const logs = join(dir, 'logs');
+    mkdirSync(logs);
+    for (const bad of ['abc', '99999', '80.5', '-1']) {
+      const r = await runCli(['--watch', logs, '--data-dir', join(dir, 'state'), `--metrics-port=${bad}`]);
+      assert.is(r.code, 2, `--metrics-port ${bad}: exit code\n${r.stderr}`);
+      assert.match(r.stderr, `--metrics-port: "${bad}": not a port; expected a port from 0 to 65535`);
+      assert.not.match(r.stderr, 'options.port');
+      assert.not.match(r.stderr, 'agent quick started');
+    }
+    const agent = await runCli(['agent', '-n', 'a', '-f', join(dir, 'none.properties'), '--metrics-port', '65536']);
+    assert.is(agent.code, 2, agent.stderr);
+    assert.match(agent.stderr, '--metrics-port: "65536": not a port');
+    const d = await runCli(['-Dflume.monitoring.type=http', '-Dflume.monitoring.port=x1', '--watch', logs, '--data-dir', join(dir, 'state')]);
+    assert.is(d.code, 2, d.stderr);
+    assert.match(d.stderr, '-Dflume.monitoring.port: "x1": not a port');
+  } finally {
     cleanup();
   }
 });

@@ -15,6 +15,17 @@ export interface WatchArgs {
   byteOffset: boolean;
 }
 
+/** What a port flag accepts, for messages. */
+export const PORT_RANGE = 'a port from 0 to 65535 (0: any free port, logged at start)';
+
+/** A TCP port as typed: digits only, 0–65535; undefined otherwise (`abc`, `99999`, `80.5`, empty). */
+export function parsePort(text: string): number | undefined {
+  const t = text.trim();
+  if (!/^\d{1,5}$/.test(t)) return undefined;
+  const n = Number(t);
+  return n <= 65535 ? n : undefined;
+}
+
 /** Escapes every character picomatch would read as glob syntax, so `s` matches itself only. */
 function escapeGlob(s: string): string {
   return s.replace(/[\\*?[\]{}()!+@|]/g, '\\$&');
