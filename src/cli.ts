@@ -13,7 +13,7 @@ import { loadConfigFile } from './config/load.ts';
 import { formatTopology } from './commands/topology.ts';
 import { reportProblems, runAgent } from './commands/run-agent.ts';
 import { defaultStateDir } from './state-dir.ts';
-import { buildWatchConfig, parsePort, PORT_RANGE, type WatchArgs } from './commands/watch.ts';
+import { buildWatchConfig, parsePort, PORT_RANGE, validateWatchArgs, type WatchArgs } from './commands/watch.ts';
 import { runChannelTool } from './commands/channel-tool.ts';
 
 /**
@@ -142,10 +142,10 @@ export async function main(args: string[]): Promise<number> {
           .option('from-beginning', { type: 'boolean', default: false, describe: 'on the first start read existing files whole (default: from their end, like tail -F)' })
           .option('data-dir', { type: 'string', describe: 'state dir: file channel and positions (default ~/.flume-tail or $XDG_STATE_HOME/flume-tail)' })
           .option('http', { type: 'string', describe: 'ship to this URL (ndjson batches) instead of printing' })
-          .option('netcat', { type: 'string', describe: 'also listen for lines on HOST:PORT' })
+          .option('netcat', { type: 'string', describe: 'also listen for lines on HOST:PORT ([IPv6]:PORT, or PORT on localhost)' })
           .option('byte-offset', { type: 'boolean', default: false, describe: 'add a byteoffset header' }),
       async (args) => {
-        if (!args.watch?.length && !args.netcat) {
+        if (!args.watch?.length && args.netcat === undefined) {
           cli.showHelp();
           process.stderr.write('\nNothing to do: give --watch PATH (or a command such as `agent`).\n');
           exitCode = 1;
@@ -160,10 +160,12 @@ export async function main(args: string[]): Promise<number> {
           netcat: args.netcat,
           byteOffset: args.byteOffset,
         };
+        // Bad values are reported against the flags the user typed, before any config is generated.
         const metrics = monitoringPort(args.metricsPort, props);
-        if ('error' in metrics) return usageError(metrics.error);
+        const problems = [...validateWatchArgs(wa), ...('error' in metrics ? [metrics.error] : [])];
+        if (problems.length) return usageError(problems.join('\n'));
         const cfg = buildWatchConfig(wa);
-        exitCode = await runAgent(cfg, { stateDir: wa.dataDir, metricsPort: metrics.port, metricsHost: args.metricsHost, tui: args.tui });
+        exitCode = await runAgent(cfg, { stateDir: wa.dataDir, metricsPort: 'port' in metrics ? metrics.port : undefined, metricsHost: args.metricsHost, tui: args.tui });
       },
     )
     .help()

@@ -1,14 +1,16 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli, startCli, type Cli } from './helpers/cli.ts';
+import { LineClient } from './helpers/net.ts';
 import { tempDir, until } from './helpers/poll.ts';
 
 /**
  * Quick mode's flags as a user types them: paths with any characters, relative
- * excludes, and bad values reported against the flag (exit 2, like any usage
- * error).
+ * excludes, an IPv6 `--netcat`, and bad values reported against the flag
+ * (exit 2, like any usage error), never against the generated config.
  */
 
 /** Resolves once the agent has started; fails at once (with its output) if it exits first. */
@@ -116,6 +118,67 @@ test('a bad --metrics-port is a usage error naming the flag and the range (exit 
     assert.is(d.code, 2, d.stderr);
     assert.match(d.stderr, '-Dflume.monitoring.port: "x1": not a port');
   } finally {
+    cleanup();
+  }
+});
+
+test('bad --netcat and --http values are usage errors naming the flag, not the generated config', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const logs = join(dir, 'logs');
+    mkdirSync(logs);
+    const cases: [string[], string][] = [
+      [['--netcat', 'localhost:abc'], '--netcat: "localhost:abc": the port "abc" is not a number from 0 to 65535; expected HOST:PORT, [IPv6]:PORT or PORT'],
+      [['--netcat', '127.0.0.1:70000'], '--netcat: "127.0.0.1:70000": the port "70000"'],
+      [['--netcat', '[::1]'], '--netcat: "[::1]": no port after the address'],
+      [['--netcat', '[::1:5'], '--netcat: "[::1:5": no "]" after the IPv6 address'],
+      [['--netcat', '::1:5'], '--netcat: "::1:5": an IPv6 address without brackets'],
+      [['--http', 'ftp://example.com/'], '--http: "ftp://example.com/" is not an http:// or https:// URL'],
+      [['--exclude', ''], '--exclude: an empty glob'],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await runCli(['--watch', logs, '--data-dir', join(dir, 'state'), ...flags]);
+      assert.is(r.code, 2, `${flags.join(' ')}: exit code\n${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.not.match(r.stderr, /quick\.(sources|sinks)|\(quick mode\)/);
+      assert.not.match(r.stderr, 'agent quick started');
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+/** A free TCP port on ::1, or undefined where this host has no IPv6 loopback. */
+async function freeV6Port(): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(undefined));
+    s.listen(0, '::1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test('--netcat [::1]:PORT listens on the IPv6 address (brackets stripped)', async () => {
+  const port = await freeV6Port();
+  if (port === undefined) {
+    console.log('  (skipped: no IPv6 loopback on this host)');
+    return;
+  }
+  const { dir, cleanup } = tempDir();
+  const cli = startCli(['--netcat', `[::1]:${port}`, '--data-dir', join(dir, 'state')]);
+  try {
+    await started(cli);
+    assert.match(cli.stderr, `listening on ::1:${port}`);
+    const client = await LineClient.connect(port, '::1');
+    client.send('over ipv6\n');
+    await until('OK', () => client.lines().length === 1);
+    await cli.waitFor('over ipv6\n', 'stdout');
+    client.close();
+  } finally {
+    cli.kill('SIGTERM');
+    await cli.exited;
     cleanup();
   }
 });

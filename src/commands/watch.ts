@@ -1,6 +1,7 @@
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { AgentConfig } from '../config/agent-config.ts';
 import { loadConfigText } from '../config/load.ts';
+import { FlumeError } from '../core/errors.ts';
 import { registry } from '../registry.ts';
 import type { FileChannelOptions } from '../channels/file/file-channel.ts';
 import type { TaildirOptions } from '../sources/taildir/source.ts';
@@ -24,6 +25,61 @@ export function parsePort(text: string): number | undefined {
   if (!/^\d{1,5}$/.test(t)) return undefined;
   const n = Number(t);
   return n <= 65535 ? n : undefined;
+}
+
+/**
+ * `--netcat`'s value: `HOST:PORT`, `[IPv6]:PORT`, `:PORT` or `PORT` (both on
+ * localhost). An IPv6 address needs its brackets: `::1:44444` could be read two
+ * ways. The error names the flag, never the generated config.
+ */
+export function parseNetcat(value: string): { host: string; port: number } | { error: string } {
+  const bad = (why: string) => ({ error: `--netcat: "${value}": ${why}; expected HOST:PORT, [IPv6]:PORT or PORT` });
+  const v = value.trim();
+  let host: string;
+  let portText: string;
+  if (v.startsWith('[')) {
+    const close = v.indexOf(']');
+    if (close < 0) return bad('no "]" after the IPv6 address');
+    host = v.slice(1, close);
+    if (host === '') return bad('no address between the brackets');
+    if (v[close + 1] !== ':') return bad('no port after the address');
+    portText = v.slice(close + 2);
+  } else {
+    const i = v.lastIndexOf(':');
+    host = i > 0 ? v.slice(0, i) : 'localhost';
+    portText = i >= 0 ? v.slice(i + 1) : v;
+    if (host.includes(':')) return bad('an IPv6 address without brackets (write [ADDRESS]:PORT, e.g. [::1]:44444)');
+  }
+  const port = parsePort(portText);
+  if (port === undefined) return bad(`the port "${portText}" is not a number from 0 to 65535`);
+  return { host, port };
+}
+
+/**
+ * Every problem with the flags' values, each naming the flag as typed
+ * (`--netcat: …`): reported before any config is generated, so a user never
+ * reads about `quick.sources.net.port`, a key they did not write.
+ */
+export function validateWatchArgs(a: WatchArgs): string[] {
+  const problems: string[] = [];
+  if (a.watch.some((w) => w === '')) problems.push('--watch: an empty path; expected a directory, a file or a glob');
+  if (a.exclude.some((g) => g === '')) problems.push('--exclude: an empty glob; expected a file name or path glob');
+  if (a.dataDir === '') problems.push('--data-dir: an empty path; expected a directory');
+  if (a.netcat !== undefined) {
+    const nc = parseNetcat(a.netcat);
+    if ('error' in nc) problems.push(nc.error);
+  }
+  if (a.http !== undefined) {
+    let ok = false;
+    try {
+      const u = new URL(a.http);
+      ok = u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      // not a URL
+    }
+    if (!ok) problems.push(`--http: "${a.http}" is not an http:// or https:// URL`);
+  }
+  return problems;
 }
 
 /** Escapes every character picomatch would read as glob syntax, so `s` matches itself only. */
@@ -80,8 +136,13 @@ function esc(v: string): string {
  * directory named `${x}` could not round-trip. The text carries a placeholder
  * for `paths` (the key is required) and leaves the directories to the options,
  * which are set to the values exactly as given once the config is validated.
+ *
+ * Throws a FlumeError (code USAGE) on a bad flag value; the CLI checks
+ * `validateWatchArgs` first to report those as usage errors.
  */
 export function buildWatchConfig(a: WatchArgs): AgentConfig {
+  const problems = validateWatchArgs(a);
+  if (problems.length) throw new FlumeError('USAGE', problems.join('\n'));
   const dataDir = resolve(a.dataDir);
   const sources: string[] = [];
   const lines: string[] = [];
@@ -103,12 +164,10 @@ export function buildWatchConfig(a: WatchArgs): AgentConfig {
       `${p}.sources.tail.channels = ch`,
     );
   }
-  if (a.netcat) {
-    const i = a.netcat.lastIndexOf(':');
-    const host = i > 0 ? a.netcat.slice(0, i) : 'localhost';
-    const port = i >= 0 ? a.netcat.slice(i + 1) : a.netcat;
+  if (a.netcat !== undefined) {
+    const nc = parseNetcat(a.netcat) as { host: string; port: number };
     sources.push('net');
-    lines.push(`${p}.sources.net.type = netcat`, `${p}.sources.net.bind = ${host}`, `${p}.sources.net.port = ${port}`, `${p}.sources.net.channels = ch`);
+    lines.push(`${p}.sources.net.type = netcat`, `${p}.sources.net.bind = ${esc(nc.host)}`, `${p}.sources.net.port = ${nc.port}`, `${p}.sources.net.channels = ch`);
   }
   // checkpointDir and dataDirs: set in the options from --data-dir
   lines.push(`${p}.channels.ch.type = file`);
