@@ -611,9 +611,17 @@ export class TaildirSource implements Source, WritesFiles {
         if (st) await this.observe(f, st);
       }
       let batches = 0;
+      let first = true;
       while (batches < this.opts.maxBatchCount && !this.stopping && this.failing === 0) {
         await this.slot();
         if (this.stopping || this.failing > 0) break;
+        if (!first && f.reader.fd !== null) {
+          // checked again before each batch, not once a round: a copytruncate that regrew the file past our
+          // offset while the batch before was read would otherwise be read from the middle of its new bytes
+          const st = fstatNow(f.reader.fd);
+          if (st) await this.observe(f, st);
+        }
+        first = false;
         const seq = f.changeSeq;
         const lines = this.collector(f, batchMax);
         const before = f.reader.pos;
