@@ -1,10 +1,10 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Logger } from '../src/core/log.ts';
 import { Discovery } from '../src/sources/taildir/discovery.ts';
-import { tempDir } from './helpers/poll.ts';
+import { tempDir, until } from './helpers/poll.ts';
 
 /** Discovery with what the agent writes kept out (`avoid`): listings, and the warning for a root inside it. */
 
@@ -52,6 +52,61 @@ test('a root that lies wholly inside what the agent writes is a warning (nothing
     around.d.avoid([data]);
     assert.not.ok(around.lines.some((l) => l.includes('WARN')), 'a root that only holds them is tailed apart from them');
   } finally {
+    cleanup();
+  }
+});
+
+/*
+ * The watch: one fs.watch per directory a listing walked, no listing or stat
+ * per event. chokidar, before, re-read a directory (readdir, lstat of every
+ * entry) on every append to any file in it.
+ */
+test('watch: appends are changes, new, renamed and removed names are renames, in every directory walked', async () => {
+  const { dir, cleanup } = tempDir();
+  const events: string[] = [];
+  const { d } = discovery([join(dir, 'logs')]);
+  try {
+    mkdirSync(join(dir, 'logs', 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'logs', 'app.log'), '');
+    writeFileSync(join(dir, 'logs', 'sub', 'deep.log'), '');
+    await d.list();
+    d.watch((kind, path) => events.push(`${kind} ${path.slice(dir.length + 1)}`));
+    const seen = (e: string) => () => `${e} (have ${events.join(', ')})`;
+    appendFileSync(join(dir, 'logs', 'app.log'), 'x\n');
+    await until(seen('change logs/app.log'), () => events.includes('change logs/app.log'));
+    appendFileSync(join(dir, 'logs', 'sub', 'deep.log'), 'x\n');
+    await until(seen('change logs/sub/deep.log'), () => events.includes('change logs/sub/deep.log'));
+    writeFileSync(join(dir, 'logs', 'new.log'), 'n\n');
+    await until(seen('rename logs/new.log'), () => events.includes('rename logs/new.log'));
+    renameSync(join(dir, 'logs', 'app.log'), join(dir, 'logs', 'app.log.1'));
+    await until(seen('rename logs/app.log.1'), () => events.includes('rename logs/app.log.1'));
+    // a directory made after the listing is watched once a listing has walked it
+    mkdirSync(join(dir, 'logs', 'later'));
+    await d.list();
+    writeFileSync(join(dir, 'logs', 'later', 'x.log'), '');
+    await until(seen('rename logs/later/x.log'), () => events.includes('rename logs/later/x.log'));
+    // a watched directory removed: the watch goes, and nothing breaks
+    rmSync(join(dir, 'logs', 'sub'), { recursive: true });
+    await d.list();
+  } finally {
+    await d.close();
+    cleanup();
+  }
+});
+
+test('watch: a single-file root is watched through its directory, renames of that name only, even before it exists', async () => {
+  const { dir, cleanup } = tempDir();
+  const events: string[] = [];
+  const { d } = discovery([join(dir, 'app.log')]);
+  try {
+    await d.list();
+    d.watch((kind, path) => events.push(`${kind} ${path.slice(dir.length + 1)}`));
+    writeFileSync(join(dir, 'other.log'), 'o\n');
+    writeFileSync(join(dir, 'app.log'), 'a\n');
+    await until(() => `rename app.log (have ${events.join(', ')})`, () => events.includes('rename app.log'));
+    assert.not.ok(events.some((e) => e.startsWith('rename other.log')), events.join(', '));
+  } finally {
+    await d.close();
     cleanup();
   }
 });

@@ -1,9 +1,9 @@
 import { realpathSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import type { Logger } from '../../core/log.ts';
+import { DirWatches } from './dir-watch.ts';
 
 /**
  * Finding the files to tail. Two ways of saying which:
@@ -11,13 +11,13 @@ import type { Logger } from '../../core/log.ts';
  * - Flume's file groups: an absolute path whose directory part is literal and
  *   whose file-name part is a regex matched against the whole name.
  * - `paths`: a directory (every regular file under it, recursively), a file,
- *   or a glob (chokidar 4 has no globs, so we walk the glob's literal base and
- *   match with picomatch). Default exclusions (compressed archives, binary
- *   login records, systemd journals) and `exclude` globs filter these.
+ *   or a glob (we walk the glob's literal base and match with picomatch).
+ *   Default exclusions (compressed archives, binary login records, systemd
+ *   journals) and `exclude` globs filter these.
  *
- * `list()` walks the file system and is the truth; chokidar only tells us
- * early that something changed, so a missed event (inotify limits) costs
- * latency, never a file.
+ * `list()` walks the file system and is the truth; a watch on each
+ * directory it walked (dir-watch.ts) only tells us early that something
+ * changed, so a missed event (inotify limits) costs latency, never a file.
  */
 export interface FileGroup {
   name: string;
@@ -37,7 +37,8 @@ export interface DiscoveryOptions {
 /** path → the file group it matched (null for `paths`) */
 export type Listing = Map<string, string | null>;
 
-export type WatchEvent = 'add' | 'change' | 'unlink';
+/** `change`: a listed file's content; `rename`: an entry appeared, vanished or was renamed (list again). */
+export type WatchEvent = 'rename' | 'change';
 
 const DEFAULT_EXCLUDES: readonly ((path: string, name: string) => boolean)[] = [
   // compressed archives written by logrotate and friends
@@ -68,7 +69,9 @@ function hasGlob(p: string): boolean {
 export class Discovery {
   private readonly roots: Root[] = [];
   private readonly excluded: ((path: string, name: string) => boolean)[] = [];
-  private watchers: FSWatcher[] = [];
+  private watches?: DirWatches;
+  /** the directories the last listing walked (a file root's parent: with the one name that matters) */
+  private dirs = new Map<string, string | undefined>();
 
   constructor(opts: DiscoveryOptions, private readonly log: Logger) {
     for (const g of opts.groups) {
@@ -142,8 +145,12 @@ export class Discovery {
     // a root may have appeared (or its symlink changed) since the last listing
     if (this.avoided.length > 0) this.resolveBases();
     const out: Listing = new Map();
+    const dirs = new Map<string, string | undefined>();
     for (const root of this.roots) {
       if (root.file !== undefined) {
+        // a single file (or not there yet): its directory, for that one name
+        const parent = dirname(root.file);
+        if (!dirs.has(parent) && !this.isAvoided(parent)) dirs.set(parent, basename(root.file));
         let st;
         try {
           st = await stat(root.file);
@@ -156,12 +163,14 @@ export class Discovery {
         }
         if (!st.isDirectory()) continue;
       }
-      await this.walk(root, root.base, 0, out);
+      await this.walk(root, root.base, 0, out, dirs);
     }
+    this.dirs = dirs;
+    this.watches?.sync(dirs);
     return out;
   }
 
-  private async walk(root: Root, dir: string, depth: number, out: Listing): Promise<void> {
+  private async walk(root: Root, dir: string, depth: number, out: Listing, dirs: Map<string, string | undefined>): Promise<void> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -172,11 +181,12 @@ export class Discovery {
       }
       return;
     }
+    dirs.set(dir, undefined);
     for (const e of entries) {
       const path = join(dir, e.name);
       if (e.isDirectory()) {
         // symlinked directories are not followed (loops); only real subdirectories
-        if (depth < root.depth && !this.isAvoided(path)) await this.walk(root, path, depth + 1, out);
+        if (depth < root.depth && !this.isAvoided(path)) await this.walk(root, path, depth + 1, out, dirs);
         continue;
       }
       let regular = e.isFile();
@@ -193,24 +203,15 @@ export class Discovery {
     }
   }
 
-  /** Start watching; `onEvent` is called for file-system activity under the roots (a hint, not the truth). */
+  /**
+   * Start watching the directories listings walk; `onEvent` is called for
+   * file-system activity there (a hint, not the truth): an entry renamed,
+   * made or removed, or a change to a file's content.
+   */
   watch(onEvent: (kind: WatchEvent, path: string) => void): void {
-    for (const root of this.roots) {
-      const target = root.base;
-      const depth = root.depth === Infinity ? undefined : root.depth;
-      // persistent: chokidar listens for errors on its native watchers only in that mode; without it, Deno's
-      // fs.watch on a directory removed just after it appeared emitted an unhandled error that ended the agent
-      const w = watch(target, { ignoreInitial: true, persistent: true, depth, ignorePermissionErrors: true, followSymlinks: false, ignored: (p: string) => this.isAvoided(resolve(p)) });
-      w.on('add', (p: string) => onEvent('add', resolve(p)));
-      w.on('change', (p: string) => onEvent('change', resolve(p)));
-      w.on('unlink', (p: string) => onEvent('unlink', resolve(p)));
-      w.on('addDir', (p: string) => onEvent('add', resolve(p)));
-      w.on('unlinkDir', (p: string) => onEvent('unlink', resolve(p)));
-      w.on('error', (err: unknown) => {
-        this.log.rateLimited('warn', `taildir-watch:${target}`, `watching ${target} failed (${(err as Error).message}); falling back to polling`);
-      });
-      this.watchers.push(w);
-    }
+    this.watches?.close();
+    this.watches = new DirWatches(onEvent, this.log);
+    this.watches.sync(this.dirs);
   }
 
   /** The directories a file group names, for the check that they exist. */
@@ -219,9 +220,8 @@ export class Discovery {
   }
 
   async close(): Promise<void> {
-    const ws = this.watchers;
-    this.watchers = [];
-    await Promise.all(ws.map((w) => w.close().catch(() => undefined)));
+    this.watches?.close();
+    this.watches = undefined;
   }
 }
 

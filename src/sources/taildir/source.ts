@@ -1,4 +1,4 @@
-import { fstatSync, read, stat, watch, type FSWatcher, type Stats } from 'node:fs';
+import { fstatSync, read, stat, type Stats } from 'node:fs';
 import { BufferPool } from '../../core/buffer-pool.ts';
 import type { WritesFiles } from '../../core/lifecycle.ts';
 import { batchCount, type SourceBatch } from '../../core/line-batch.ts';
@@ -84,8 +84,6 @@ interface Tracked {
   released: boolean;
   /** the headers of the file's plain lines: frozen, shared by them */
   headers: Readonly<Record<string, string>>;
-  /** a watch on the open file itself: wakes the loop at each append (see watchOpen) */
-  watcher?: FSWatcher;
 }
 
 /**
@@ -309,12 +307,11 @@ export class TaildirSource implements Source, WritesFiles {
   private onWatch(kind: WatchEvent, path: string): void {
     if (kind === 'change') {
       const f = this.byPath.get(path);
-      if (f) {
-        f.changeSeq++;
-        f.hint = true;
-      } else {
-        this.needList = true;
-      }
+      // an append to a file not tracked is not news (the agent's own output, an excluded file); one that
+      // could not be opened is tried again by the periodic listing
+      if (!f) return;
+      f.changeSeq++;
+      f.hint = true;
     } else {
       this.needList = true;
     }
@@ -453,7 +450,6 @@ export class TaildirSource implements Source, WritesFiles {
     if (this.openCount < this.opts.maxOpenFiles) {
       f.reader.fd = fd;
       this.openCount++;
-      this.watchOpen(f);
     } else {
       await closeFd(fd);
     }
@@ -701,7 +697,6 @@ export class TaildirSource implements Source, WritesFiles {
     }
     f.reader.fd = fd;
     this.openCount++;
-    this.watchOpen(f);
     await this.observe(f, st);
     return true;
   }
@@ -709,35 +704,7 @@ export class TaildirSource implements Source, WritesFiles {
   private async closeFile(f: Tracked): Promise<void> {
     if (f.reader.fd === null) return;
     this.openCount--;
-    f.watcher?.close();
-    f.watcher = undefined;
     await f.reader.close();
-  }
-
-  /**
-   * Watches an open file directly (inotify follows the inode, so a renamed
-   * file keeps its watch). The directory watch (chokidar) drops a path's
-   * change events for 50 ms after each one, so a steadily written file would
-   * wait up to 50 ms — or, when the last write's event is dropped, the whole
-   * idle sleep — before it is read. A runtime or system that cannot watch
-   * (no inotify watches left) still has the directory watch and the idle poll.
-   */
-  private watchOpen(f: Tracked): void {
-    if (f.watcher || this.stopping) return;
-    try {
-      const w = watch(f.path, { persistent: false }, () => {
-        f.changeSeq++;
-        f.hint = true;
-        this.wakeAll();
-      });
-      w.on('error', () => {
-        w.close();
-        if (f.watcher === w) f.watcher = undefined;
-      });
-      f.watcher = w;
-    } catch (err) {
-      this.log.debug(`${f.path}: cannot watch the file itself (${(err as Error).message}); the directory watch and polling remain`);
-    }
   }
 
   // ---- channel ---------------------------------------------------------------
