@@ -19,8 +19,8 @@ export function reportProblems(cfg: AgentConfig, write: (s: string) => void): bo
 }
 
 /**
- * Runs an agent in this process until SIGINT/SIGTERM (or `q` in the
- * dashboard), then stops it cleanly: sources stop accepting, in-flight
+ * Runs an agent in this process until SIGINT/SIGTERM, a closed stdout
+ * (EPIPE) or `q` in the dashboard, then stops it cleanly: sources stop accepting, in-flight
  * deliveries finish or roll back, channels close. A second signal, or a stop
  * that takes longer than 15 s, exits at once (nothing committed is lost:
  * the channel is the source of truth).
@@ -76,6 +76,17 @@ export async function runAgent(cfg: AgentConfig, opts: RunOptions): Promise<numb
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // stdout's reader is gone (`flume-tail --watch … | head -3`): the logger sink's write failed with
+  // EPIPE and its batch went back into the channel; nothing can be printed any more, so the agent
+  // stops as on SIGTERM and exits 0, like CLI tools whose output pipe was closed (the stop is clean
+  // and complete; a pipeline under `set -o pipefail` does not fail for it). Other write errors
+  // (ENOSPC when stdout is a file on a full disk) are the sink's: it rolls back and retries.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' && !stopping) void stop('stdout closed');
+  });
+  // The log's own stream may be gone too (`2>&1 | head`): a line it cannot write is
+  // dropped rather than crashing the stop.
+  process.stderr.on('error', () => {});
 
   // The metrics endpoint and the dashboard come up before the agent starts, so a
   // long file-channel replay is visible while it runs.
