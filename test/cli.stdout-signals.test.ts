@@ -13,7 +13,7 @@ import { tempDir, until } from './helpers/poll.ts';
  * What happens to the agent when the world around stdout goes away, with the
  * real CLI in quick mode (TAILDIR → file channel → logger sink on stdout):
  * its reader closes the pipe (`| head -3`), stdout's writes fail (a full
- * disk). Each must be a clean stop or a retry,
+ * disk), the terminal closes (SIGHUP). Each must be a clean stop or a retry,
  * never a crash that leaves locks behind and positions unsaved; and whatever
  * stdout did not take stays in the channel for the next run.
  */
@@ -147,6 +147,29 @@ test('a stdout whose writes fail (ENOSPC, /dev/full): deliveries roll back and a
     assert.equal(await restartAndRead(logs, state, lineOf(30)), range(1, 30), 'every line, once, when stdout works again');
   } finally {
     cli.kill('SIGKILL');
+    cleanup();
+  }
+});
+
+test('SIGHUP (the terminal closed) stops the agent as SIGTERM does: the stop logged, exit 0, locks released, positions saved', async () => {
+  const { logs, file, state, cleanup } = setup(20);
+  let cli: Cli | undefined;
+  try {
+    cli = startCli(['--watch', logs, '--from-beginning', '--data-dir', state]);
+    await until(() => `the 20 lines\n${cli!.stderr.slice(-2000)}`, () => linesOf(cli!.stdout).length >= 20, 20_000, 5);
+    // at once: the positions of these lines may not have been written yet (they are, within 250 ms)
+    cli.kill('SIGHUP');
+    const { code, signal } = await exitWithin(cli);
+    assert.equal([code, signal], [0, null], `exit 0 as on SIGTERM\n${cli.stderr.slice(-3000)}`);
+    assert.match(cli.stderr, 'SIGHUP: stopping');
+    assert.match(cli.stderr, 'agent quick stopped');
+    assert.equal(linesOf(cli.stdout), range(1, 20));
+    assert.equal(locksLeft(state), [], 'the channel locks are released');
+
+    appendFileSync(file, range(21, 25).join('\n') + '\n');
+    assert.equal(await restartAndRead(logs, state, lineOf(25)), range(21, 25), 'the restart delivers only the new lines');
+  } finally {
+    cli?.kill('SIGKILL');
     cleanup();
   }
 });

@@ -19,7 +19,7 @@ export function reportProblems(cfg: AgentConfig, write: (s: string) => void): bo
 }
 
 /**
- * Runs an agent in this process until SIGINT/SIGTERM, a closed stdout
+ * Runs an agent in this process until SIGINT/SIGTERM/SIGHUP, a closed stdout
  * (EPIPE) or `q` in the dashboard, then stops it cleanly: sources stop accepting, in-flight
  * deliveries finish or roll back, channels close. A second signal, or a stop
  * that takes longer than 15 s, exits at once (nothing committed is lost:
@@ -76,6 +76,9 @@ export async function runAgent(cfg: AgentConfig, opts: RunOptions): Promise<numb
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // Closing the terminal (or the ssh session) sends SIGHUP: a stop like SIGTERM's, not a death that
+  // leaves the channel's locks behind and the last positions unsaved.
+  process.on('SIGHUP', () => void stop('SIGHUP'));
   // stdout's reader is gone (`flume-tail --watch … | head -3`): the logger sink's write failed with
   // EPIPE and its batch went back into the channel; nothing can be printed any more, so the agent
   // stops as on SIGTERM and exits 0, like CLI tools whose output pipe was closed (the stop is clean
@@ -84,7 +87,7 @@ export async function runAgent(cfg: AgentConfig, opts: RunOptions): Promise<numb
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE' && !stopping) void stop('stdout closed');
   });
-  // The log's own stream may be gone too (`2>&1 | head`): a line it cannot write is
+  // The log's own stream may be gone too (`2>&1 | head`, a closed terminal): a line it cannot write is
   // dropped rather than crashing the stop.
   process.stderr.on('error', () => {});
 
