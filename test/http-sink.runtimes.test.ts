@@ -55,4 +55,30 @@ for (const runtime of ['node', 'bun', 'deno'] as const) {
   });
 }
 
+// Deno runs a worker as a runtime of its own (~16 MB): its JSON encoding stays on the event loop unless gzip is asked for
+for (const runtime of ['node', 'bun', 'deno'] as const) {
+  test(`the encoder thread's default under ${runtime}: ${runtime === 'deno' ? 'off, on with gzip' : 'on'}; encodeThread says otherwise`, async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const script = join(dir, 'spec.mts');
+      writeFileSync(script, [
+        `import process from 'node:process';`,
+        `import { httpSinkSpec } from ${JSON.stringify(join(ROOT, 'src', 'sinks', 'http', 'spec.ts'))};`,
+        `import { contextOf } from ${JSON.stringify(join(ROOT, 'test', 'helpers', 'context.ts'))};`,
+        `const parse = (keys) => httpSinkSpec.parse(contextOf('a.sinks.k', { endpoint: 'http://127.0.0.1:1/', format: 'ndjson', ...keys }, 1, 0).ctx).encodeThread;`,
+        `console.log(JSON.stringify([parse({}), parse({ compression: 'gzip' }), parse({ encodeThread: 'true' }), parse({ encodeThread: 'false' })]));`,
+        `process.exit(0);`,
+      ].join('\n'));
+      const bin = (name: string): string => join(ROOT, 'node_modules', '.bin', name);
+      const [cmd, ...args] = runtime === 'node' ? [process.execPath, '--import', 'tsx', script] : runtime === 'bun' ? [bin('bun'), script] : [bin('deno'), 'run', '-A', '--quiet', script];
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(cmd, args, { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+      );
+      assert.equal(JSON.parse(out.trim().split('\n').pop()!), runtime === 'deno' ? [false, true, true, false] : [true, true, true, false]);
+    } finally {
+      cleanup();
+    }
+  });
+}
+
 test.run();

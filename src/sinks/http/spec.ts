@@ -9,6 +9,15 @@ import { DEFAULT_CONTENT_TYPE, FORMATS, type BodyFormat } from './encode.ts';
 import { FLUME_POLICY_DEFAULTS, statusKey, type StatusPolicyOptions } from './policy.ts';
 import { HttpSink } from './http-sink.ts';
 
+/**
+ * The encoder thread is the default except under Deno without gzip. Deno runs
+ * a worker as a runtime of its own, 16-18 MB more RSS (135 against 152 MB at
+ * the bench's peak), and with the JSON escape in WebAssembly, encoding on the
+ * event loop cost Deno no throughput or CPU there (two alternating rounds
+ * each way, BENCHMARKS.md). Gzip is heavier: it keeps its thread.
+ */
+const ENCODE_THREAD_BY_DEFAULT = !('Deno' in globalThis);
+
 export interface HttpSinkOptions {
   batchSize: number;
   endpoint: string;
@@ -107,6 +116,7 @@ export const httpSinkSpec: SinkSpec<HttpSinkOptions> = {
     const maxBackoffMs = ctx.int('maxBackoff', 30_000, { min: 1 });
     const batchSize = ctx.int('batchSize', 100, { min: 1 });
     const encodeThreadMinBatch = ctx.int('encodeThreadMinBatch', ENCODE_THREAD_MIN_BATCH, { min: 1 });
+    const compression = ctx.oneOf('compression', 'none', ['none', 'gzip'] as const);
     if (encodeThreadMinBatch > batchSize) {
       ctx.warning('encodeThreadMinBatch', `${encodeThreadMinBatch}, above batchSize ${batchSize}: no take reaches the encoder thread`, `at most batchSize`);
     }
@@ -120,10 +130,10 @@ export const httpSinkSpec: SinkSpec<HttpSinkOptions> = {
       policy,
       maxBatchBytes: ctx.int('maxBatchBytes', 1024 * 1024, { min: 1 }),
       format,
-      compression: ctx.oneOf('compression', 'none', ['none', 'gzip'] as const),
+      compression,
       compressionLevel: ctx.int('compressionLevel', 6, { min: 1, max: 9 }),
       concurrency: ctx.int('concurrency', 1, { min: 1, max: 64 }),
-      encodeThread: ctx.bool('encodeThread', true),
+      encodeThread: ctx.bool('encodeThread', compression === 'gzip' || ENCODE_THREAD_BY_DEFAULT),
       encodeThreadMinBatch,
       initialBackoffMs: ctx.int('initialBackoff', 100, { min: 1, max: maxBackoffMs }),
       maxBackoffMs,
