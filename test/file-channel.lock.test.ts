@@ -102,4 +102,20 @@ test('a held lock is renewed every third of the lease', async () => {
   }
 });
 
+test('an empty lock file made just now is an agent starting: refused; one left empty for long is stale', withLock(
+  {},
+  (dir, path) => {
+    writeFileSync(path, '');
+    try {
+      acquireLock('c1', dir);
+      assert.unreachable('took a lock being written');
+    } catch (err) {
+      assert.match((err as Error).message, /being locked by another flume-tail starting just now/);
+    }
+    const old = new Date(Date.now() - 10_000);
+    utimesSync(path, old, old);
+    takesOver(dir, /\(unreadable\)/);
+  },
+));
+
 test.run();

@@ -23,6 +23,8 @@ import { FlumeError } from '../../core/errors.ts';
 export const LOCK_FILE = 'in_use.lock';
 /** A lock of another host's agent that has not been renewed for this long is stale. */
 export const LEASE_MS = 30_000;
+/** A lock file younger than this that cannot be read yet is being written. */
+const FRESH_MS = 2000;
 
 export class ChannelLockedError extends FlumeError {
   constructor(readonly channel: string, readonly dir: string, readonly pid: number, readonly host: string, renewedAgoMs?: number, leaseMs = LEASE_MS) {
@@ -115,6 +117,10 @@ export function acquireLock(channel: string, dir: string, log?: (msg: string) =>
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const h = readHolder(path);
+      // made with 'wx' and written just after: one empty or half-written for a moment is an agent starting now
+      if (!h && Date.now() - statSync(path).mtimeMs < FRESH_MS) {
+        throw new FlumeError('CHANNEL_LOCKED', `channel ${channel}: ${dir} is being locked by another flume-tail starting just now (${path} is not written yet)`);
+      }
       const why = h ? staleness(h, me, path, leaseMs) : '(unreadable)';
       if (h && why === undefined) {
         throw new ChannelLockedError(channel, dir, h.pid, h.host, h.host !== me.host ? Date.now() - statSync(path).mtimeMs : undefined, leaseMs);
