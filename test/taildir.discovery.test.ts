@@ -85,26 +85,44 @@ test('watch: appends are changes, new, renamed and removed names are renames, in
     await d.list();
     writeFileSync(join(dir, 'logs', 'later', 'x.log'), '');
     await until(seen('rename logs/later/x.log'), () => events.includes('rename logs/later/x.log'));
-    // a watched directory removed: the watch goes, and nothing breaks
+    // a watched directory removed and made again before the next listing: the listing watches the new one
     rmSync(join(dir, 'logs', 'sub'), { recursive: true });
+    mkdirSync(join(dir, 'logs', 'sub'));
+    await until(seen('rename logs/sub'), () => events.includes('rename logs/sub'));
     await d.list();
+    writeFileSync(join(dir, 'logs', 'sub', 'again.log'), '');
+    await until(seen('rename logs/sub/again.log'), () => events.includes('rename logs/sub/again.log'));
   } finally {
     await d.close();
     cleanup();
   }
 });
 
-test('watch: a single-file root is watched through its directory, renames of that name only, even before it exists', async () => {
+test('watch: single-file roots are watched through their directory, renames of their names only, even before it exists', async () => {
   const { dir, cleanup } = tempDir();
   const events: string[] = [];
-  const { d } = discovery([join(dir, 'app.log')]);
+  // two files in one directory, and one whose directory (and its parent) do not exist yet
+  const { d } = discovery([join(dir, 'x.log'), join(dir, 'y.log'), join(dir, 'later', 'deep', 'z.log')]);
   try {
+    writeFileSync(join(dir, 'x.log'), 'x\n');
     await d.list();
     d.watch((kind, path) => events.push(`${kind} ${path.slice(dir.length + 1)}`));
+    const seen = (e: string) => () => `${e} (have ${events.join(', ')})`;
     writeFileSync(join(dir, 'other.log'), 'o\n');
-    writeFileSync(join(dir, 'app.log'), 'a\n');
-    await until(() => `rename app.log (have ${events.join(', ')})`, () => events.includes('rename app.log'));
+    writeFileSync(join(dir, 'y.log'), 'y\n');
+    await until(seen('rename y.log'), () => events.includes('rename y.log'));
+    renameSync(join(dir, 'x.log'), join(dir, 'x.log.1'));
+    await until(seen('rename x.log'), () => events.includes('rename x.log'));
     assert.not.ok(events.some((e) => e.startsWith('rename other.log')), events.join(', '));
+    // the missing directory's nearest existing ancestor is watched for it, step by step as listings follow
+    mkdirSync(join(dir, 'later'));
+    await until(seen('rename later'), () => events.includes('rename later'));
+    await d.list();
+    mkdirSync(join(dir, 'later', 'deep'));
+    await until(seen('rename later/deep'), () => events.includes('rename later/deep'));
+    await d.list();
+    writeFileSync(join(dir, 'later', 'deep', 'z.log'), 'z\n');
+    await until(seen('rename later/deep/z.log'), () => events.includes('rename later/deep/z.log'));
   } finally {
     await d.close();
     cleanup();

@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from '../../core/log.ts';
 
 /** What a directory watch reports: a name appeared, vanished or was renamed ('rename'), or a file's content changed. */
@@ -17,25 +17,25 @@ export type DirEvent = 'rename' | 'change';
  * and a single-file directory 12 s under Deno (BENCHMARKS.md).
  */
 export class DirWatches {
-  private readonly watches = new Map<string, { w: FSWatcher; only?: string }>();
+  private readonly watches = new Map<string, { w: FSWatcher; only?: ReadonlySet<string> }>();
   private closed = false;
 
   constructor(private readonly onEvent: (kind: DirEvent, path: string) => void, private readonly log: Logger) {}
 
   /**
    * Watches exactly these directories (and stops watching the rest). A
-   * directory given with `only` reports renames of that one name (and every
-   * content change: the file it names may have been renamed within it).
+   * directory given with `only` names reports renames of those names (and
+   * every content change: a file it names may have been renamed within it).
    */
-  sync(dirs: ReadonlyMap<string, string | undefined>): void {
+  sync(dirs: ReadonlyMap<string, ReadonlySet<string> | undefined>): void {
     if (this.closed) return;
     for (const [dir, entry] of this.watches) {
-      if (!dirs.has(dir) || dirs.get(dir) !== entry.only) this.unwatch(dir);
+      if (!dirs.has(dir) || !sameNames(dirs.get(dir), entry.only)) this.unwatch(dir);
     }
     for (const [dir, only] of dirs) if (!this.watches.has(dir)) this.add(dir, only);
   }
 
-  private add(dir: string, only: string | undefined): void {
+  private add(dir: string, only: ReadonlySet<string> | undefined): void {
     let w: FSWatcher;
     try {
       w = watch(dir, { persistent: false }, (kind, name) => {
@@ -45,8 +45,18 @@ export class DirWatches {
           return;
         }
         const file = String(name);
-        if (kind === 'change') this.onEvent('change', join(dir, file));
-        else if (only === undefined || file === only) this.onEvent('rename', join(dir, file));
+        if (kind === 'change') {
+          this.onEvent('change', join(dir, file));
+          return;
+        }
+        if (file === basename(dir)) {
+          // the directory itself was removed or renamed (no runtime says so with an error): a watch kept would
+          // stay silent even once a directory of that name is back; the next listing watches what is there
+          this.unwatch(dir);
+          this.onEvent('rename', dir);
+          return;
+        }
+        if (only === undefined || only.has(file)) this.onEvent('rename', join(dir, file));
       });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -83,4 +93,11 @@ export class DirWatches {
     this.closed = true;
     for (const dir of [...this.watches.keys()]) this.unwatch(dir);
   }
+}
+
+function sameNames(a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.size !== b.size) return false;
+  for (const n of a) if (!b.has(n)) return false;
+  return true;
 }

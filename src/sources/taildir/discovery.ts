@@ -70,8 +70,8 @@ export class Discovery {
   private readonly roots: Root[] = [];
   private readonly excluded: ((path: string, name: string) => boolean)[] = [];
   private watches?: DirWatches;
-  /** the directories the last listing walked (a file root's parent: with the one name that matters) */
-  private dirs = new Map<string, string | undefined>();
+  /** the directories the last listing walked, and where missing roots would appear (with the names that matter there) */
+  private dirs = new Map<string, Set<string> | undefined>();
 
   constructor(opts: DiscoveryOptions, private readonly log: Logger) {
     for (const g of opts.groups) {
@@ -145,32 +145,53 @@ export class Discovery {
     // a root may have appeared (or its symlink changed) since the last listing
     if (this.avoided.length > 0) this.resolveBases();
     const out: Listing = new Map();
-    const dirs = new Map<string, string | undefined>();
+    const dirs = new Map<string, Set<string> | undefined>();
     for (const root of this.roots) {
       if (root.file !== undefined) {
-        // a single file (or not there yet): its directory, for that one name
-        const parent = dirname(root.file);
-        if (!dirs.has(parent) && !this.isAvoided(parent)) dirs.set(parent, basename(root.file));
         let st;
         try {
           st = await stat(root.file);
         } catch {
+          // not there (yet): watched for where it would appear
+          await this.watchFor(root.file, dirs);
           continue;
         }
+        // a single file: its directory, for that name (its renames; a rotation makes a new file under it)
+        if (st.isFile()) await this.watchFor(root.file, dirs);
         if (st.isFile()) {
           if (!out.has(root.file) && !this.isExcluded(root.file, root.filtered)) out.set(root.file, root.group);
           continue;
         }
         if (!st.isDirectory()) continue;
       }
-      await this.walk(root, root.base, 0, out, dirs);
+      if (!(await this.walk(root, root.base, 0, out, dirs))) await this.watchFor(root.base, dirs);
     }
     this.dirs = dirs;
     this.watches?.sync(dirs);
     return out;
   }
 
-  private async walk(root: Root, dir: string, depth: number, out: Listing, dirs: Map<string, string | undefined>): Promise<void> {
+  /**
+   * Watches for `path` to appear: its nearest existing ancestor, for the
+   * name of the next step down (a directory already watched whole stays so).
+   */
+  private async watchFor(path: string, dirs: Map<string, Set<string> | undefined>): Promise<void> {
+    let child = resolve(path);
+    for (let d = dirname(child); ; child = d, d = dirname(d)) {
+      const st = await stat(d).catch(() => undefined);
+      if (st?.isDirectory()) {
+        if (this.isAvoided(d)) return;
+        const names = dirs.get(d);
+        if (names) names.add(basename(child));
+        else if (!dirs.has(d)) dirs.set(d, new Set([basename(child)]));
+        return;
+      }
+      if (dirname(d) === d) return;
+    }
+  }
+
+  /** Lists `dir` (and below, to the root's depth) into `out`; false if it could not be read. */
+  private async walk(root: Root, dir: string, depth: number, out: Listing, dirs: Map<string, Set<string> | undefined>): Promise<boolean> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -179,8 +200,9 @@ export class Discovery {
       if (code !== 'ENOENT' && code !== 'ENOTDIR') {
         this.log.rateLimited('warn', `taildir-readdir:${dir}`, `cannot list ${dir}: ${(err as Error).message}`);
       }
-      return;
+      return false;
     }
+    // watched whole, whatever names were asked for there
     dirs.set(dir, undefined);
     for (const e of entries) {
       const path = join(dir, e.name);
@@ -201,6 +223,7 @@ export class Discovery {
       if (!root.accept(path, e.name) || this.isExcluded(path, root.filtered)) continue;
       out.set(path, root.group);
     }
+    return true;
   }
 
   /**

@@ -109,6 +109,8 @@ const LINGER_MS = 2;
  * At 20k lines/s and above the linger stays LINGER_MS.
  */
 const GATHER_LINES = 32;
+/** An append to a file not tracked makes a listing at most this often (see onWatch). */
+const UNKNOWN_CHANGE_RELIST_MS = 1000;
 const MAX_LINGER_MS = 10;
 /**
  * A file appended to within this long is stat'ed again after short sleeps
@@ -146,6 +148,9 @@ export class TaildirSource implements Source, WritesFiles {
   private inFlight = 0;
   /** the last round left a file unread to its end (batch limits): read on without lingering */
   private backlog = false;
+  /** tracked files the last listing did not find (rotated out of the paths, deleted) */
+  private unlisted: Tracked[] = [];
+  private lastUnknownChange = 0;
   /** lines read by the last round, and the arrival rate seen by rounds (lines per ms, smoothed), for the linger */
   private roundLines = 0;
   private lastRoundAt = 0;
@@ -307,11 +312,28 @@ export class TaildirSource implements Source, WritesFiles {
   private onWatch(kind: WatchEvent, path: string): void {
     if (kind === 'change') {
       const f = this.byPath.get(path);
-      // an append to a file not tracked is not news (the agent's own output, an excluded file); one that
-      // could not be opened is tried again by the periodic listing
-      if (!f) return;
-      f.changeSeq++;
-      f.hint = true;
+      if (f) {
+        f.changeSeq++;
+        f.hint = true;
+      } else {
+        // a file renamed out of the paths is reported under its new name, which is not tracked: the files
+        // rotated away and still open are looked at. Otherwise it is the agent's own output, an excluded
+        // file, or one whose creation event was dropped (Bun's are, now and then): listed again, at most once
+        // a second, since the agent's own output would otherwise make a listing of every line it prints
+        let hinted = false;
+        for (const t of this.unlisted) {
+          if (t.released || t.reader.fd === null) continue;
+          t.changeSeq++;
+          t.hint = true;
+          hinted = true;
+        }
+        const now = Date.now();
+        if (!hinted && now - this.lastUnknownChange < UNKNOWN_CHANGE_RELIST_MS) return;
+        if (!hinted) {
+          this.lastUnknownChange = now;
+          this.needList = true;
+        }
+      }
     } else {
       this.needList = true;
     }
@@ -387,6 +409,7 @@ export class TaildirSource implements Source, WritesFiles {
         f.hint = true;
       }
     }
+    this.unlisted = [...this.files.values()].filter((f) => !f.listed);
   }
 
   private async track(path: string, group: string | null, st: Stats, initial: boolean): Promise<Tracked | undefined> {
