@@ -13,6 +13,15 @@ import { tempDir } from './helpers/poll.ts';
  * because its node:http client's own retry on a pooled connection it took for
  * stale delivered batches twice (see KEEP_ALIVE in sinks/http/client.ts).
  */
+/** Runs a script under a runtime, as the runtime runs the CLI; resolves with its stdout. */
+function runScript(runtime: 'node' | 'bun' | 'deno', script: string): Promise<string> {
+  const bin = (name: string): string => join(ROOT, 'node_modules', '.bin', name);
+  const [cmd, ...args] = runtime === 'node' ? [process.execPath, '--import', 'tsx', script] : runtime === 'bun' ? [bin('bun'), script] : [bin('deno'), 'run', '-A', '--quiet', script];
+  return new Promise<string>((resolve, reject) =>
+    execFile(cmd, args, { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+  );
+}
+
 for (const runtime of ['node', 'bun', 'deno'] as const) {
   test(`the HTTP client under ${runtime}: ${runtime === 'deno' ? 'a connection per request' : 'one kept connection'}, every request answered`, async () => {
     assert.ok(runtimeAvailable(runtime), `${runtime} is not installed (npm ci)`);
@@ -40,11 +49,7 @@ for (const runtime of ['node', 'bun', 'deno'] as const) {
         `console.log(JSON.stringify(statuses));`,
         `process.exit(0);`,
       ].join('\n'));
-      const bin = (name: string): string => join(ROOT, 'node_modules', '.bin', name);
-      const [cmd, ...args] = runtime === 'node' ? [process.execPath, '--import', 'tsx', script] : runtime === 'bun' ? [bin('bun'), script] : [bin('deno'), 'run', '-A', '--quiet', script];
-      const out = await new Promise<string>((resolve, reject) =>
-        execFile(cmd, args, { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
-      );
+      const out = await runScript(runtime, script);
       assert.equal(JSON.parse(out.trim().split('\n').pop()!), [200, 200, 200, 200, 200]);
       assert.is(ports.length, 5);
       assert.is(new Set(ports).size, runtime === 'deno' ? 5 : 1, `client ports ${ports.join(', ')}`);
@@ -69,11 +74,7 @@ for (const runtime of ['node', 'bun', 'deno'] as const) {
         `console.log(JSON.stringify([parse({}), parse({ compression: 'gzip' }), parse({ encodeThread: 'true' }), parse({ encodeThread: 'false' })]));`,
         `process.exit(0);`,
       ].join('\n'));
-      const bin = (name: string): string => join(ROOT, 'node_modules', '.bin', name);
-      const [cmd, ...args] = runtime === 'node' ? [process.execPath, '--import', 'tsx', script] : runtime === 'bun' ? [bin('bun'), script] : [bin('deno'), 'run', '-A', '--quiet', script];
-      const out = await new Promise<string>((resolve, reject) =>
-        execFile(cmd, args, { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
-      );
+      const out = await runScript(runtime, script);
       assert.equal(JSON.parse(out.trim().split('\n').pop()!), runtime === 'deno' ? [false, true, true, false] : [true, true, true, false]);
     } finally {
       cleanup();
