@@ -259,7 +259,8 @@ function parseHttp(props: Record<string, string>): HttpSinkOptions {
 }
 
 // The thread's module is found differently from the sources, the JS build and Bun's compiled binary:
-// quick mode with --http must deliver every line through it under each runtime, with no fallback.
+// quick mode with --http must deliver every line through it under each runtime, with no fallback (under
+// Deno, whose default is the event loop, a config with encodeThread = true).
 for (const runtime of ['node', 'bun', 'deno', 'binary'] as const) {
   test(`--watch --http delivers every line through the encoder thread under ${runtime}`, async () => {
     assert.ok(runtimeAvailable(runtime), `${runtime} is not installed/built (npm ci; npm run build)`);
@@ -271,7 +272,20 @@ for (const runtime of ['node', 'bun', 'deno', 'binary'] as const) {
     const rec = new Receiver();
     const port = await rec.listen();
     const mon = await freePort();
-    const cli = startCli(['--watch', logs, '--from-beginning', '--data-dir', join(dir, 'state'), '--http', `http://127.0.0.1:${port}/`, '--metrics-port', String(mon)], { runtime });
+    // Deno encodes on its event loop by default (its worker is a runtime of its own): a config asks for the thread
+    const conf = join(dir, 'agent.properties');
+    writeFileSync(conf, [
+      'a.sources = tail', 'a.channels = ch', 'a.sinks = out',
+      'a.sources.tail.type = TAILDIR', `a.sources.tail.paths = ${logs}`, `a.sources.tail.positionFile = ${join(dir, 'state', 'pos.json')}`,
+      'a.sources.tail.batchSize = 1000', 'a.sources.tail.channels = ch',
+      'a.channels.ch.type = file', `a.channels.ch.checkpointDir = ${join(dir, 'state', 'cp')}`, `a.channels.ch.dataDirs = ${join(dir, 'state', 'data')}`,
+      'a.sinks.out.type = http', `a.sinks.out.endpoint = http://127.0.0.1:${port}/`, 'a.sinks.out.format = ndjson', 'a.sinks.out.batchSize = 2000',
+      'a.sinks.out.encodeThread = true', 'a.sinks.out.channel = ch', '',
+    ].join('\n'));
+    const args = runtime === 'deno'
+      ? ['agent', '-n', 'a', '-f', conf, '--metrics-port', String(mon)]
+      : ['--watch', logs, '--from-beginning', '--data-dir', join(dir, 'state'), '--http', `http://127.0.0.1:${port}/`, '--metrics-port', String(mon)];
+    const cli = startCli(args, { runtime });
     try {
       await until(() => `${rec.bodies.length} of ${n} lines arrived; stderr:\n${cli.stderr}`, () => rec.bodies.length >= n, 60_000);
       const want = Array.from({ length: n }, (_, i) => `line "${i}" \\ ${'x'.repeat(i % 90)}`);
