@@ -1,4 +1,4 @@
-import { appendFileSync, linkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, linkSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -84,6 +84,33 @@ test('a writer appending a line every millisecond is read in rounds about 10 ms 
     const gap = ms / proc.calls;
     assert.ok(gap >= 6, `${proc.calls} rounds for ${n} lines in ${ms.toFixed(0)} ms: one every ${gap.toFixed(1)} ms`);
     assert.equal(proc.bodies(), Array.from({ length: n }, (_, i) => `line ${i}`));
+  } finally {
+    await source.stop();
+    cleanup();
+  }
+});
+
+test('appends to a file renamed out of the paths are read at once, not after the idle sleep', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  // only app.log matches; a long idle sleep: only a watch event can make the source read quickly
+  const { source } = buildSource({ filegroups: 'g', 'filegroups.g': join(dir, 'app\\.log'), backoffSleepIncrement: 5000, maxBackoffSleep: 5000, writePosInterval: 1000 }, proc, dir);
+  try {
+    const live = join(dir, 'app.log');
+    writeFileSync(live, 'line 0\n');
+    await source.start();
+    await until('first line', () => proc.events.length === 1);
+    renameSync(live, join(dir, 'app.log.1'));
+    writeFileSync(live, '');
+    // The application still writes to the renamed file now and then, until it reopens its log. Each append comes
+    // 4 s after the last activity, past the 2 s a file stays hot (short sleeps) and into the 5 s idle sleep: the
+    // watch reports it under a name no listing has, and the source must still wake for it.
+    const lags: number[] = [];
+    for (let i = 1; i <= 2; i++) {
+      await new Promise((r) => setTimeout(r, 4000));
+      lags.push(...(await appendLags(proc, join(dir, 'app.log.1'), i, i, 8000)));
+    }
+    assert.ok(Math.max(...lags) < 1000, `appends to the renamed file took ${lags.map((l) => l.toFixed(0)).join(', ')} ms to be read`);
   } finally {
     await source.stop();
     cleanup();
