@@ -31,6 +31,11 @@ export interface CheckpointData {
   size: number;
   ranges: Range[];
   samples: Sample[];
+  /**
+   * Where the last Put frame before `end` ends: the key of the next frame's
+   * put-time sample (replay.ts). Absent in checkpoints of older builds.
+   */
+  putEnd?: number;
 }
 
 export type CheckpointRead =

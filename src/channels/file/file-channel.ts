@@ -20,7 +20,7 @@ import { ChannelClosedError, ChannelFullError, FlumeError, TransactionTooLargeEr
 import type { Logger } from '../../core/log.ts';
 import { Turns } from '../../core/turns.ts';
 import { CHANNEL_COUNTERS, CounterGroup } from '../../metrics/counters.ts';
-import { readCheckpoint, writeCheckpoint, type Sample } from './checkpoint.ts';
+import { readCheckpoint, writeCheckpoint, type CheckpointData, type Sample } from './checkpoint.ts';
 import { decodeRuns, encodePutBatch, encodeTake, fmtPos, FORMAT_VERSION, offOf, pos, segOf, type EntryRun, type Range, SEGMENT_HEADER_SIZE } from './framing.ts';
 import { GroupCommitLog, SegmentGoneError, type ActiveSegment } from './group-commit.ts';
 import { acquireLock } from './lock.ts';
@@ -28,7 +28,7 @@ import { FramePool } from './frame-pool.ts';
 import { encodePutLines } from './put-lines.ts';
 import { LogReader, type ReadableSegment } from './reader.ts';
 import { insertRange } from './ranges.ts';
-import { replayLog, sampledPutTime, takesSample, type CheckpointWithPutEnd } from './replay.ts';
+import { replayLog, sampledPutTime, takesSample } from './replay.ts';
 import { createSegment, createSegmentAhead, openForAppend, removeSegmentFile, sweepDeleting } from './segment.ts';
 import { mkdirpSync } from '../../core/mkdirp.ts';
 
@@ -791,7 +791,7 @@ export class FileChannel implements Channel, WritesFiles {
     for (const r of this.pending) insertRange(ranges, r);
     for (const t of this.inflight.values()) for (const r of t.ranges) insertRange(ranges, r);
     if (this.tailPos < this.durableEnd) insertRange(ranges, { start: this.tailPos, end: this.durableEnd });
-    const data: CheckpointWithPutEnd = {
+    const data: CheckpointData = {
       version: 1,
       writtenAt: Date.now(),
       end: this.durableEnd,

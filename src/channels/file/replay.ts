@@ -69,12 +69,10 @@ export function sampledPutTime(samples: readonly Sample[], head: number): number
 }
 
 /**
- * A checkpoint also says where the last Put frame before its `end` ends (`putEnd`): the key of the
- * next frame's sample. Older checkpoints lack it (and keyed samples by first entry): `end` stands in.
+ * Where the last Put frame before a checkpoint's `end` ends, the key of the next frame's sample.
+ * Older checkpoints lack it (and keyed samples by first entry): `end` stands in.
  */
-export type CheckpointWithPutEnd = CheckpointData & { putEnd?: number };
-
-function putEndOf(ck: CheckpointWithPutEnd): number {
+function putEndOf(ck: CheckpointData): number {
   const v = ck.putEnd;
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= ck.end ? v : ck.end;
 }
