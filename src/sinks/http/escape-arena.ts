@@ -21,7 +21,7 @@ const MODULE = new WebAssembly.Module(Buffer.from(JSON_ESCAPE_WASM, 'base64'));
 const PAGE = 65536;
 /** Where the input starts: after the escape table. */
 const INPUT = 256;
-/** What `escape` may read past an input's end and write past its output's end. */
+/** What `element` may read past an input's end and write past its output's end. */
 export const SLACK = 16;
 /** Addresses must leave bit 31 free: `escape` flags non-ASCII input there. */
 const MAX_BYTES = 2 ** 31 - PAGE;

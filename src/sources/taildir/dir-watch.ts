@@ -85,10 +85,6 @@ export class DirWatches {
     }
   }
 
-  get size(): number {
-    return this.watches.size;
-  }
-
   close(): void {
     this.closed = true;
     for (const dir of [...this.watches.keys()]) this.unwatch(dir);

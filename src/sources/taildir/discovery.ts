@@ -156,9 +156,9 @@ export class Discovery {
           await this.watchFor(root.file, dirs);
           continue;
         }
-        // a single file: its directory, for that name (its renames; a rotation makes a new file under it)
-        if (st.isFile()) await this.watchFor(root.file, dirs);
         if (st.isFile()) {
+          // its directory, for that name (its renames; a rotation makes a new file under it)
+          watchName(dirs, dirname(root.file), basename(root.file));
           if (!out.has(root.file) && !this.isExcluded(root.file, root.filtered)) out.set(root.file, root.group);
           continue;
         }
@@ -180,10 +180,7 @@ export class Discovery {
     for (let d = dirname(child); ; child = d, d = dirname(d)) {
       const st = await stat(d).catch(() => undefined);
       if (st?.isDirectory()) {
-        if (this.isAvoided(d)) return;
-        const names = dirs.get(d);
-        if (names) names.add(basename(child));
-        else if (!dirs.has(d)) dirs.set(d, new Set([basename(child)]));
+        if (!this.isAvoided(d)) watchName(dirs, d, basename(child));
         return;
       }
       if (dirname(d) === d) return;
@@ -246,6 +243,13 @@ export class Discovery {
     this.watches?.close();
     this.watches = undefined;
   }
+}
+
+/** Adds `name` to the names watched in `dir`, unless `dir` is watched whole. */
+function watchName(dirs: Map<string, Set<string> | undefined>, dir: string, name: string): void {
+  const names = dirs.get(dir);
+  if (names) names.add(name);
+  else if (!dirs.has(dir)) dirs.set(dir, new Set([name]));
 }
 
 /** True when `path` is `dir` or lies under it. */

@@ -109,9 +109,9 @@ const LINGER_MS = 2;
  * At 20k lines/s and above the linger stays LINGER_MS.
  */
 const GATHER_LINES = 32;
+const MAX_LINGER_MS = 10;
 /** An append to a file not tracked makes a listing at most this often (see onWatch). */
 const UNKNOWN_CHANGE_RELIST_MS = 1000;
-const MAX_LINGER_MS = 10;
 /**
  * A file appended to within this long is stat'ed again after short sleeps
  * (HOT_SLEEP_MS, doubling) even without a change event, and read if it
@@ -327,9 +327,9 @@ export class TaildirSource implements Source, WritesFiles {
           t.hint = true;
           hinted = true;
         }
-        const now = Date.now();
-        if (!hinted && now - this.lastUnknownChange < UNKNOWN_CHANGE_RELIST_MS) return;
         if (!hinted) {
+          const now = Date.now();
+          if (now - this.lastUnknownChange < UNKNOWN_CHANGE_RELIST_MS) return;
           this.lastUnknownChange = now;
           this.needList = true;
         }
@@ -622,25 +622,23 @@ export class TaildirSource implements Source, WritesFiles {
     for (const f of this.order()) {
       if (this.stopping || this.failing > 0) break;
       if (!f.hint || f.released) continue;
+      // opening it looks for a truncation (observe); an open file is looked at before each batch below
+      let opened = false;
       if (f.reader.fd === null) {
         if (!(await this.ensureOpen(f))) continue;
-      } else {
-        // a truncation seen before reading on, so we never read new content at an old offset
-        const st = fstatNow(f.reader.fd);
-        if (st) await this.observe(f, st);
+        opened = true;
       }
       let batches = 0;
-      let first = true;
       while (batches < this.opts.maxBatchCount && !this.stopping && this.failing === 0) {
         await this.slot();
         if (this.stopping || this.failing > 0) break;
-        if (!first && f.reader.fd !== null) {
-          // checked again before each batch, not once a round: a copytruncate that regrew the file past our
-          // offset while the batch before was read would otherwise be read from the middle of its new bytes
+        if (!opened && f.reader.fd !== null) {
+          // a truncation seen before reading on, before each batch, not once a round: a copytruncate that regrew
+          // the file past our offset while the batch before was read would be read from the middle of its new bytes
           const st = fstatNow(f.reader.fd);
           if (st) await this.observe(f, st);
         }
-        first = false;
+        opened = false;
         const seq = f.changeSeq;
         const lines = this.collector(f, batchMax);
         const before = f.reader.pos;
