@@ -56,6 +56,11 @@ test('a root that lies wholly inside what the agent writes is a warning (nothing
   }
 });
 
+/** Waits until the watch has reported `e` (`kind path`, the path below the test's dir). */
+function eventSeen(events: string[], e: string): Promise<unknown> {
+  return until(() => `${e} (have ${events.join(', ')})`, () => events.includes(e));
+}
+
 /*
  * The watch: one fs.watch per directory a listing walked, no listing or stat
  * per event. chokidar, before, re-read a directory (readdir, lstat of every
@@ -71,27 +76,26 @@ test('watch: appends are changes, new, renamed and removed names are renames, in
     writeFileSync(join(dir, 'logs', 'sub', 'deep.log'), '');
     await d.list();
     d.watch((kind, path) => events.push(`${kind} ${path.slice(dir.length + 1)}`));
-    const seen = (e: string) => () => `${e} (have ${events.join(', ')})`;
     appendFileSync(join(dir, 'logs', 'app.log'), 'x\n');
-    await until(seen('change logs/app.log'), () => events.includes('change logs/app.log'));
+    await eventSeen(events, 'change logs/app.log');
     appendFileSync(join(dir, 'logs', 'sub', 'deep.log'), 'x\n');
-    await until(seen('change logs/sub/deep.log'), () => events.includes('change logs/sub/deep.log'));
+    await eventSeen(events, 'change logs/sub/deep.log');
     writeFileSync(join(dir, 'logs', 'new.log'), 'n\n');
-    await until(seen('rename logs/new.log'), () => events.includes('rename logs/new.log'));
+    await eventSeen(events, 'rename logs/new.log');
     renameSync(join(dir, 'logs', 'app.log'), join(dir, 'logs', 'app.log.1'));
-    await until(seen('rename logs/app.log.1'), () => events.includes('rename logs/app.log.1'));
+    await eventSeen(events, 'rename logs/app.log.1');
     // a directory made after the listing is watched once a listing has walked it
     mkdirSync(join(dir, 'logs', 'later'));
     await d.list();
     writeFileSync(join(dir, 'logs', 'later', 'x.log'), '');
-    await until(seen('rename logs/later/x.log'), () => events.includes('rename logs/later/x.log'));
+    await eventSeen(events, 'rename logs/later/x.log');
     // a watched directory removed and made again before the next listing: the listing watches the new one
     rmSync(join(dir, 'logs', 'sub'), { recursive: true });
     mkdirSync(join(dir, 'logs', 'sub'));
-    await until(seen('rename logs/sub'), () => events.includes('rename logs/sub'));
+    await eventSeen(events, 'rename logs/sub');
     await d.list();
     writeFileSync(join(dir, 'logs', 'sub', 'again.log'), '');
-    await until(seen('rename logs/sub/again.log'), () => events.includes('rename logs/sub/again.log'));
+    await eventSeen(events, 'rename logs/sub/again.log');
   } finally {
     await d.close();
     cleanup();
@@ -107,22 +111,21 @@ test('watch: single-file roots are watched through their directory, renames of t
     writeFileSync(join(dir, 'x.log'), 'x\n');
     await d.list();
     d.watch((kind, path) => events.push(`${kind} ${path.slice(dir.length + 1)}`));
-    const seen = (e: string) => () => `${e} (have ${events.join(', ')})`;
     writeFileSync(join(dir, 'other.log'), 'o\n');
     writeFileSync(join(dir, 'y.log'), 'y\n');
-    await until(seen('rename y.log'), () => events.includes('rename y.log'));
+    await eventSeen(events, 'rename y.log');
     renameSync(join(dir, 'x.log'), join(dir, 'x.log.1'));
-    await until(seen('rename x.log'), () => events.includes('rename x.log'));
+    await eventSeen(events, 'rename x.log');
     assert.not.ok(events.some((e) => e.startsWith('rename other.log')), events.join(', '));
     // the missing directory's nearest existing ancestor is watched for it, step by step as listings follow
     mkdirSync(join(dir, 'later'));
-    await until(seen('rename later'), () => events.includes('rename later'));
+    await eventSeen(events, 'rename later');
     await d.list();
     mkdirSync(join(dir, 'later', 'deep'));
-    await until(seen('rename later/deep'), () => events.includes('rename later/deep'));
+    await eventSeen(events, 'rename later/deep');
     await d.list();
     writeFileSync(join(dir, 'later', 'deep', 'z.log'), 'z\n');
-    await until(seen('rename later/deep/z.log'), () => events.includes('rename later/deep/z.log'));
+    await eventSeen(events, 'rename later/deep/z.log');
   } finally {
     await d.close();
     cleanup();

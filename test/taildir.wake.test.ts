@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tempDir, until } from './helpers/poll.ts';
 import { buildSource, FakeProcessor } from './taildir.harness.ts';
+import type { TaildirSource } from '../src/sources/taildir/source.ts';
 
 /** Appends lines `from`..`to` to `path` one at a time, each waited for; returns how long each took to be read. */
 async function appendLags(proc: FakeProcessor, path: string, from: number, to: number, timeoutMs: number): Promise<number[]> {
@@ -17,16 +18,24 @@ async function appendLags(proc: FakeProcessor, path: string, from: number, to: n
   return lags;
 }
 
+/**
+ * A source for `dir/app.log` alone (a file group), with a long idle sleep: only a watch event can make it read
+ * quickly. Started, its first line (`line 0`) read.
+ */
+async function startOnAppLog(dir: string, proc: FakeProcessor): Promise<{ source: TaildirSource; live: string }> {
+  const { source } = buildSource({ filegroups: 'g', 'filegroups.g': join(dir, 'app\\.log'), backoffSleepIncrement: 5000, maxBackoffSleep: 5000, writePosInterval: 1000 }, proc, dir);
+  const live = join(dir, 'app.log');
+  writeFileSync(live, 'line 0\n');
+  await source.start();
+  await until('first line', () => proc.events.length === 1);
+  return { source, live };
+}
+
 test('appends written every few ms are each read at once, not after the idle sleep', async () => {
   const { dir, cleanup } = tempDir();
   const proc = new FakeProcessor();
-  // a long idle sleep: only a watch event can make the source read quickly
-  const { source } = buildSource({ filegroups: 'g', 'filegroups.g': join(dir, 'app\\.log'), backoffSleepIncrement: 5000, maxBackoffSleep: 5000, writePosInterval: 1000 }, proc, dir);
+  const { source, live } = await startOnAppLog(dir, proc);
   try {
-    const live = join(dir, 'app.log');
-    writeFileSync(live, 'line 0\n');
-    await source.start();
-    await until('first line', () => proc.events.length === 1);
     const lags = await appendLags(proc, live, 1, 40, 6000);
     lags.sort((a, b) => a - b);
     const worst = lags[lags.length - 1];
@@ -93,13 +102,8 @@ test('a writer appending a line every millisecond is read in rounds about 10 ms 
 test('appends to a file renamed out of the paths are read at once, not after the idle sleep', async () => {
   const { dir, cleanup } = tempDir();
   const proc = new FakeProcessor();
-  // only app.log matches; a long idle sleep: only a watch event can make the source read quickly
-  const { source } = buildSource({ filegroups: 'g', 'filegroups.g': join(dir, 'app\\.log'), backoffSleepIncrement: 5000, maxBackoffSleep: 5000, writePosInterval: 1000 }, proc, dir);
+  const { source, live } = await startOnAppLog(dir, proc);
   try {
-    const live = join(dir, 'app.log');
-    writeFileSync(live, 'line 0\n');
-    await source.start();
-    await until('first line', () => proc.events.length === 1);
     renameSync(live, join(dir, 'app.log.1'));
     writeFileSync(live, '');
     // The application still writes to the renamed file now and then, until it reopens its log. Each append comes
