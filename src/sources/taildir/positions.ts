@@ -6,7 +6,8 @@ import { mkdirp } from '../../core/mkdirp.ts';
  * The position file. Flume's shape, so a file Apache Flume wrote is read:
  * `[{"inode":2496,"pos":1024,"file":"/var/log/app.log"}]`, plus our fields
  * `dev`, `fp` and `fpLen` (the identity fingerprint, see identity.ts) so a
- * position is never applied to a different file that got the same inode.
+ * position is never applied to a different file that got the same inode, and
+ * `mark` (copies.ts) so a copy made before a truncation is read on, not again.
  *
  * Flume rewrites this file in place; a crash mid-write leaves it empty or
  * cut, and every file is then read again from 0. We write a temp file, fsync
@@ -21,6 +22,8 @@ export interface PositionEntry {
   dev?: number;
   fp?: string;
   fpLen?: number;
+  /** CRC-32 of the 1 KiB before `pos` (copies.ts): a copy of the file made before it was truncated is known by it */
+  mark?: number;
 }
 
 export interface LoadedPositions {
@@ -37,7 +40,8 @@ function isEntry(v: unknown): v is PositionEntry {
   return Number.isSafeInteger(o.inode) && Number.isSafeInteger(o.pos) && (o.pos as number) >= 0 && typeof o.file === 'string'
     && (o.dev === undefined || Number.isSafeInteger(o.dev))
     && (o.fp === undefined || typeof o.fp === 'string')
-    && (o.fpLen === undefined || (Number.isSafeInteger(o.fpLen) && (o.fpLen as number) >= 0));
+    && (o.fpLen === undefined || (Number.isSafeInteger(o.fpLen) && (o.fpLen as number) >= 0))
+    && (o.mark === undefined || (Number.isSafeInteger(o.mark) && (o.mark as number) >= 0 && (o.mark as number) <= 0xffffffff));
 }
 
 export class PositionStore {
@@ -113,6 +117,7 @@ function orderKeys(e: PositionEntry): PositionEntry {
   if (e.dev !== undefined) o.dev = e.dev;
   if (e.fp !== undefined) o.fp = e.fp;
   if (e.fpLen !== undefined) o.fpLen = e.fpLen;
+  if (e.mark !== undefined) o.mark = e.mark;
   return o;
 }
 

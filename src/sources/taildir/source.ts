@@ -10,6 +10,7 @@ import { Discovery, type FileGroup, type WatchEvent } from './discovery.ts';
 import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fingerprintMatches, fingerprintMatchesNow, fingerprintOf, identityKey, type Fingerprint } from './identity.ts';
 import { PositionStore, type PositionEntry } from './positions.ts';
 import { BatchCollector, releaseBatch } from './collector.ts';
+import { CUT_MS, judgeable, markBefore, sameBefore, type Cut } from './copies.ts';
 import { chunkBytes, FileReader, fstatNow, openRead, closeFd, type LongLines } from './reader.ts';
 
 const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -45,13 +46,17 @@ export interface TaildirOptions {
   chunkSize?: number;
 }
 
-export const TAILDIR_EXTRA_COUNTERS = ['BytesRead', 'LinesSplit', 'LinesTruncated', 'BytesAbandoned'] as const;
+export const TAILDIR_EXTRA_COUNTERS = ['BytesRead', 'LinesSplit', 'LinesTruncated', 'BytesAbandoned', 'CopyBytesSkipped'] as const;
 
 interface Pending {
   gen: number;
   /** reader position after the batch's last line */
   end: number;
   done: boolean;
+  /** markBefore(end), when taken (see copies.ts) */
+  mark?: number;
+  /** run once this batch and every one before it are finished: a copy's position waits on its original's */
+  then?: (() => void)[];
 }
 
 /** One file being followed, known by device+inode+fingerprint, whatever its path is now. */
@@ -84,6 +89,16 @@ interface Tracked {
   released: boolean;
   /** the headers of the file's plain lines: frozen, shared by them */
   headers: Readonly<Record<string, string>>;
+  /** found without a position and nothing of it read yet: it may be another file's copy (see copies.ts) */
+  fresh: boolean;
+  /** held unread: a copy of this file's bytes, while the original is whole */
+  copyOf?: Tracked;
+  /** markBefore of the reader's position after the last batch read, and that position */
+  mark?: { at: number; crc: number };
+  /** markBefore(committed), kept in the position file */
+  committedMark?: number;
+  /** what it held before its last truncation, for a copy found after it */
+  cut?: Cut;
 }
 
 /**
@@ -426,7 +441,7 @@ export class TaildirSource implements Source, WritesFiles {
       this.log.rateLimited('warn', `taildir-open:${path}`, `cannot open ${path}: ${(err as Error).message}`);
       return undefined;
     }
-    let start = 0;
+    let start: Start;
     let fst: Stats;
     try {
       fst = fstatSync(fd);
@@ -450,8 +465,8 @@ export class TaildirSource implements Source, WritesFiles {
       path,
       group,
       fp: await fingerprintOf(fd, fst.size).catch(() => EMPTY_FINGERPRINT),
-      reader: new FileReader(start, { maxLineLength: this.opts.maxLineLength, longLines: this.opts.longLines, chunkSize: this.opts.chunkSize, pool: this.pool }),
-      committed: start,
+      reader: new FileReader(start.at, { maxLineLength: this.opts.maxLineLength, longLines: this.opts.longLines, chunkSize: this.opts.chunkSize, pool: this.pool }),
+      committed: start.at,
       gen: 0,
       queue: [],
       size: fst.size,
@@ -464,10 +479,12 @@ export class TaildirSource implements Source, WritesFiles {
       changeSeq: 0,
       released: false,
       headers: EMPTY_HEADERS,
+      fresh: start.fresh,
+      cut: start.cut,
     };
     this.setPath(f, path);
     this.files.set(f.key, f);
-    this.log.debug(`tracking ${path} (${f.key}) from ${start}`);
+    this.log.debug(`tracking ${path} (${f.key}) from ${start.at}`);
     this.posDirty = true;
     // keep the descriptor if the budget allows: a file deleted before we read it is then still readable
     if (this.openCount < this.opts.maxOpenFiles) {
@@ -480,34 +497,37 @@ export class TaildirSource implements Source, WritesFiles {
   }
 
   /** Where a newly found file starts: its committed position if one is recorded and still trustworthy, else its start (or end). */
-  private async startPosition(path: string, fd: number, st: Stats, initial: boolean): Promise<number> {
+  private async startPosition(path: string, fd: number, st: Stats, initial: boolean): Promise<Start> {
     const candidates = this.loaded?.get(st.ino)?.filter((e) => e.dev === undefined || e.dev === st.dev) ?? [];
     if (candidates.length > 0) {
       const e = candidates.find((c) => c.file === path) ?? candidates[0];
       if (e.fp !== undefined && e.fpLen !== undefined) {
-        if (e.pos <= st.size && (await fingerprintMatches(fd, st.size, { fp: e.fp, fpLen: e.fpLen }))) {
+        const fp = { fp: e.fp, fpLen: e.fpLen };
+        if (e.pos <= st.size && (await fingerprintMatches(fd, st.size, fp))) {
           if (e.file !== path) this.log.info(`${e.file} is now ${path}: resuming at ${e.pos}`);
-          return e.pos;
+          return { at: e.pos, fresh: e.pos === 0 };
         }
         this.log.warn(`stale position for ${path} (recorded ${e.pos} for ${e.file}, file is ${st.size} bytes, ${e.pos > st.size ? 'offset beyond its end' : 'its first bytes changed'}): reading it from its start`);
-        return 0;
+        // truncated while the agent was stopped: a copy made before that may be found, and read on from the position
+        const cut = e.mark !== undefined && judgeable(fp) ? { fp, end: e.pos, mark: e.mark, at: Date.now() } : undefined;
+        return { at: 0, fresh: true, cut };
       }
       // written by Apache Flume: no fingerprint, so inode and path must both agree, as Flume requires
       if (e.file === path && e.pos <= st.size) {
         this.log.info(`${path}: resuming at ${e.pos} from a Flume position entry (inode and path match)`);
-        return e.pos;
+        return { at: e.pos, fresh: e.pos === 0 };
       }
       if (e.file === path) {
         this.log.warn(`stale position for ${path} (recorded ${e.pos}, file is ${st.size} bytes): reading it from its start`);
       } else {
         this.log.info(`${path}: inode ${st.ino} was recorded for ${e.file}; without a fingerprint it cannot be trusted, reading from the start`);
       }
-      return 0;
+      return { at: 0, fresh: true };
     }
     if (initial && (this.opts.skipToEnd || (this.opts.skipToEndOnFirstStart && !this.positionsExisted))) {
-      return lineStartBefore(fd, st.size);
+      return { at: await lineStartBefore(fd, st.size), fresh: false };
     }
-    return 0;
+    return { at: 0, fresh: true };
   }
 
   private setPath(f: Tracked, path: string): void {
@@ -567,9 +587,15 @@ export class TaildirSource implements Source, WritesFiles {
     }
     if (truncated) {
       this.log.warn(`${f.path} was truncated (now ${st.size} bytes, we were at ${f.reader.readAt}): reading it again from its start`);
+      const end = f.reader.pos;
+      // what a copy made before the truncation must show (the mark is of the bytes before where reading got to)
+      f.cut = judgeable(f.fp) && f.mark?.at === end ? { fp: f.fp, end, mark: f.mark.crc, at: Date.now() } : undefined;
+      this.handOver(f, end);
+      f.mark = undefined;
       f.reader.reset(0);
       f.gen++;
       f.committed = 0;
+      f.committedMark = undefined;
       f.fp = EMPTY_FINGERPRINT;
       f.hint = true;
       this.posDirty = true;
@@ -585,9 +611,101 @@ export class TaildirSource implements Source, WritesFiles {
     }
   }
 
+  // ---- copies (copies.ts) ------------------------------------------------------
+
+  /**
+   * Before a fresh file's first read: is it a copy of a file being tailed? False while it is held as one.
+   * A file found to be the copy of one truncated (or let go) is read on from where that one was read to.
+   */
+  private async mayRead(x: Tracked): Promise<boolean> {
+    const fd = x.reader.fd;
+    const st = fd === null ? null : fstatNow(fd);
+    if (!st) return true;
+    const held = x.copyOf;
+    if (held) {
+      // truncated since it was last looked at? then the copy is handed over (observe), not let go
+      await this.look(held);
+      if (!x.copyOf) return true;
+      if (this.isCopy(x, st.size, held)) return false;
+      x.copyOf = undefined;
+      x.fresh = false;
+      this.log.info(`${x.path} no longer repeats ${held.path}: reading it from its start`);
+      return true;
+    }
+    if (!judgeable(x.fp) || st.size < FINGERPRINT_BYTES) return true;
+    for (const t of [...this.files.values()]) {
+      if (t === x || t.released || t.copyOf) continue;
+      if (t.fp.fp === x.fp.fp) {
+        await this.look(t);
+        if (this.isCopy(x, st.size, t)) {
+          x.copyOf = t;
+          this.log.info(`${x.path} repeats the bytes of ${t.path} (a copy, as copytruncate makes): held unread while ${t.path} is read`);
+          return false;
+        }
+      }
+      const cut = t.cut;
+      if (cut && Date.now() - cut.at <= CUT_MS && cut.fp.fp === x.fp.fp && st.size >= cut.end && markBefore(fd!, cut.end) === cut.mark) {
+        this.continueCopy(x, t, cut.end);
+        return true;
+      }
+    }
+    return true;
+  }
+
+  /** Stat an open file and take in what changed (a truncation makes its cut). */
+  private async look(t: Tracked): Promise<void> {
+    const st = t.reader.fd === null ? null : fstatNow(t.reader.fd);
+    if (st) await this.observe(t, st);
+  }
+
+  /** Does `x` (`size` bytes) hold the same bytes as the whole file `t`, as far as `x` goes? */
+  private isCopy(x: Tracked, size: number, t: Tracked): boolean {
+    const tfd = t.reader.fd;
+    if (tfd === null || x.reader.fd === null || !judgeable(t.fp) || t.fp.fp !== x.fp.fp) return false;
+    const tst = fstatNow(tfd);
+    return tst !== null && tst.size >= size && sameBefore(x.reader.fd, tfd, size);
+  }
+
+  private hasCopies(t: Tracked): boolean {
+    for (const f of this.files.values()) if (f.copyOf === t) return true;
+    return false;
+  }
+
+  /** `t` is truncated or let go: the copies held for it are read on from `end`, where `t` was read to. */
+  private handOver(t: Tracked, end: number): void {
+    for (const x of this.files.values()) if (x.copyOf === t) this.continueCopy(x, t, end);
+  }
+
+  /**
+   * The copy `x` of `t` is read on from `end` (or its own end, if shorter). Its position waits for `t`'s batches
+   * read so far: until they committed, a restart reads the copy from its start (repeats, never a loss).
+   */
+  private continueCopy(x: Tracked, t: Tracked, end: number): void {
+    x.copyOf = undefined;
+    x.fresh = false;
+    const fd = x.reader.fd;
+    const size = (fd === null ? null : fstatNow(fd))?.size ?? x.size;
+    const at = Math.min(end, size);
+    x.reader.reset(at);
+    x.mark = undefined;
+    const dep: Pending = { gen: x.gen, end: at, done: false, mark: fd === null ? undefined : markBefore(fd, at) };
+    x.queue.push(dep);
+    const ready = (): void => {
+      dep.done = true;
+      this.advance(x);
+    };
+    const last = t.queue.at(-1);
+    if (last) (last.then ??= []).push(ready);
+    else ready();
+    x.hint = true;
+    this.counters.inc('CopyBytesSkipped', at);
+    this.log.info(`${x.path} is a copy of ${t.path}, whose first ${end} bytes were read: reading it from ${at}, not again from its start`);
+  }
+
   /** Drop a file we can no longer read; what we never read of it is counted as abandoned. */
   private forget(f: Tracked, why: string): void {
     this.log.debug(`${f.path}: let go, ${why}`);
+    this.handOver(f, f.reader.pos);
     const lost = Math.max(0, f.size - f.reader.pos);
     if (lost > 0) {
       this.counters.inc('BytesAbandoned', lost);
@@ -639,6 +757,10 @@ export class TaildirSource implements Source, WritesFiles {
           if (st) await this.observe(f, st);
         }
         opened = false;
+        if (batches === 0 && (f.fresh || f.copyOf) && !(await this.mayRead(f))) {
+          f.hint = false;
+          break;
+        }
         const seq = f.changeSeq;
         const lines = this.collector(f, batchMax);
         const before = f.reader.pos;
@@ -646,6 +768,11 @@ export class TaildirSource implements Source, WritesFiles {
         f.lastRead = Date.now();
         this.syncReaderCounters(f);
         if (lines.count > 0 || f.reader.pos !== before) {
+          f.fresh = false;
+          if (judgeable(f.fp) && f.reader.fd !== null) {
+            const crc = markBefore(f.reader.fd, f.reader.pos);
+            f.mark = crc === undefined ? undefined : { at: f.reader.pos, crc };
+          }
           this.submit(f, lines.batch());
           progressed = true;
           f.lastChange = f.lastRead;
@@ -737,7 +864,7 @@ export class TaildirSource implements Source, WritesFiles {
 
   /** Puts the batch (several may be in flight); its position counts once it and every earlier batch of the file committed. */
   private submit(f: Tracked, batch: SourceBatch): void {
-    const entry: Pending = { gen: f.gen, end: f.reader.pos, done: false };
+    const entry: Pending = { gen: f.gen, end: f.reader.pos, done: false, mark: f.mark?.at === f.reader.pos ? f.mark.crc : undefined };
     f.queue.push(entry);
     const n = batchCount(batch);
     if (n === 0) {
@@ -797,8 +924,10 @@ export class TaildirSource implements Source, WritesFiles {
       const e = f.queue.shift()!;
       if (e.gen === f.gen && e.end !== f.committed) {
         f.committed = e.end;
+        f.committedMark = e.mark;
         this.posDirty = true;
       }
+      if (e.then) for (const fn of e.then) fn();
     }
     if (f.released && f.queue.length === 0 && this.files.get(f.key) === f) {
       this.files.delete(f.key);
@@ -821,11 +950,12 @@ export class TaildirSource implements Source, WritesFiles {
         const last = this.collector(f, 1);
         if (f.reader.flushPartial(last.sink) > 0) this.submit(f, last.batch());
         this.log.info(`${f.path}: ${f.deleted ? 'deleted' : 'rotated away'} and read to its end; released`);
+        this.handOver(f, f.reader.pos);
         await this.closeFile(f);
         f.released = true;
         if (this.byPath.get(f.path) === f) this.byPath.delete(f.path);
         this.advance(f);
-      } else if (f.reader.fd !== null && f.listed && !f.deleted && caughtUp && idleFor >= this.opts.idleTimeout) {
+      } else if (f.reader.fd !== null && f.listed && !f.deleted && caughtUp && idleFor >= this.opts.idleTimeout && !this.hasCopies(f)) {
         await this.closeFile(f);
       }
     }
@@ -841,7 +971,7 @@ export class TaildirSource implements Source, WritesFiles {
     this.posDirty = false;
     const entries: PositionEntry[] = [];
     for (const f of this.files.values()) {
-      entries.push({ inode: f.ino, pos: f.committed, file: f.path, dev: f.dev, fp: f.fp.fp, fpLen: f.fp.fpLen });
+      entries.push({ inode: f.ino, pos: f.committed, file: f.path, dev: f.dev, fp: f.fp.fp, fpLen: f.fp.fpLen, mark: f.committedMark });
     }
     return this.store.save(entries, force);
   }
@@ -850,10 +980,18 @@ export class TaildirSource implements Source, WritesFiles {
     const out = [];
     for (const f of this.files.values()) {
       const size = Math.max(f.size, f.reader.readAt);
-      out.push({ path: f.path, lag: Math.max(0, size - f.committed), offset: f.committed, size, inode: f.ino });
+      // a copy held unread is not behind: its original is read in its place
+      out.push({ path: f.path, lag: f.copyOf ? 0 : Math.max(0, size - f.committed), offset: f.committed, size, inode: f.ino });
     }
     return out;
   }
+}
+
+/** Where a newly found file is read from, and what is known of it (see startPosition). */
+interface Start {
+  at: number;
+  fresh: boolean;
+  cut?: Cut;
 }
 
 function statP(path: string): Promise<Stats> {

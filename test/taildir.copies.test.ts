@@ -1,0 +1,144 @@
+// copytruncate's copy in the tailed paths: known by its bytes, its lines are not sent a second time
+// (src/sources/taildir/copies.ts), and a file that only looks like a copy loses nothing.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { appendFileSync, copyFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FakeProcessor, buildSource, FAST } from './taildir.harness.ts';
+import { tempDir, until } from './helpers/poll.ts';
+
+// 60-byte lines: 20 of them make more than the kilobyte a copy is judged by
+const line = (i: number): string => `seq-${String(i).padStart(6, '0')} ${'x'.repeat(48)}`;
+const lines = (from: number, to: number): string => Array.from({ length: to - from }, (_, k) => `${line(from + k)}\n`).join('');
+
+/** Every line in [0, n) delivered exactly once. */
+function assertOnce(proc: FakeProcessor, n: number): void {
+  const counts = new Map<string, number>();
+  for (const b of proc.bodies()) counts.set(b, (counts.get(b) ?? 0) + 1);
+  const dups = [...counts].filter(([, c]) => c > 1).map(([b]) => b.slice(0, 10));
+  const missing = Array.from({ length: n }, (_, i) => line(i)).filter((s) => !counts.has(s)).map((b) => b.slice(0, 10));
+  assert.equal(dups, [], 'duplicates');
+  assert.equal(missing, [], 'missing');
+  assert.is(proc.events.length, n);
+}
+
+const keys = (dir: string) => ({ filegroups: 'g', 'filegroups.g': join(dir, 'app\\.log.*'), ...FAST });
+
+test('copytruncate, the copy in the paths: copy and truncate at once, four times; every line once', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  const { source, logs } = buildSource(keys(dir), proc, dir);
+  try {
+    const live = join(dir, 'app.log');
+    writeFileSync(live, '');
+    await source.start();
+    let n = 0;
+    for (let round = 1; round <= 4; round++) {
+      appendFileSync(live, lines(n, n + 30));
+      n += 30;
+      await until(`${n} lines`, () => proc.events.length >= n);
+      copyFileSync(live, join(dir, `app.log.${round}`));
+      truncateSync(live, 0);
+      appendFileSync(live, lines(n, n + 3));
+      n += 3;
+      await until(`${n} lines`, () => proc.events.length >= n);
+    }
+    // the copies were looked at and found to hold nothing new
+    await until('four copies judged', () => logs.filter((l) => /is a copy of/.test(l)).length === 4);
+    assertOnce(proc, n);
+    // each copy held the file's lines since the last truncation: 30, then 3 + 30 three times
+    assert.is(source.counters.get('CopyBytesSkipped'), (30 + 3 * 33) * 60);
+  } finally {
+    await source.stop();
+    cleanup();
+  }
+});
+
+test('copytruncate, the copy found first: held while the original is read on, then read from where it ended', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  const { source, logs } = buildSource(keys(dir), proc, dir);
+  try {
+    const live = join(dir, 'app.log');
+    writeFileSync(live, lines(0, 40));
+    await source.start();
+    await until('40 lines', () => proc.events.length >= 40);
+    copyFileSync(live, join(dir, 'app.log.1'));
+    await until('the copy held', () => logs.some((l) => /app\.log\.1 repeats the bytes of .*app\.log/.test(l)));
+    // the writer goes on before the truncation: read from the original, not the copy
+    appendFileSync(live, lines(40, 45));
+    await until('45 lines', () => proc.events.length >= 45);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(45, 50));
+    await until('50 lines', () => proc.events.length >= 50);
+    await until('the copy handed over', () => logs.some((l) => /app\.log\.1 is a copy of/.test(l)));
+    assertOnce(proc, 50);
+  } finally {
+    await source.stop();
+    cleanup();
+  }
+});
+
+test('copytruncate while the agent was stopped: the copy is read on from the position, its unread lines once', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  try {
+    const live = join(dir, 'app.log');
+    writeFileSync(live, lines(0, 40));
+    const first = buildSource(keys(dir), proc, dir);
+    await first.source.start();
+    await until('40 lines', () => proc.events.length >= 40);
+    await first.source.stop();
+    // the position file carries the mark of the bytes before the position
+    const saved = JSON.parse(readFileSync(join(dir, 'taildir', 'r1.positions.json'), 'utf8')) as { pos: number; mark?: number }[];
+    assert.ok(saved.some((e) => e.pos === 40 * 60 && typeof e.mark === 'number'), JSON.stringify(saved));
+    // while stopped: 20 more lines, then logrotate's copytruncate, then the writer goes on in the emptied file
+    appendFileSync(live, lines(40, 60));
+    copyFileSync(live, join(dir, 'app.log.1'));
+    truncateSync(live, 0);
+    appendFileSync(live, lines(60, 65));
+    const again = buildSource(keys(dir), proc, dir);
+    await again.source.start();
+    try {
+      await until('65 lines', () => proc.events.length >= 65);
+      await until('the copy read on', () => again.logs.some((l) => /app\.log\.1 is a copy of .*app\.log, whose first 2400 bytes/.test(l)));
+      assertOnce(proc, 65);
+    } finally {
+      await again.source.stop();
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test('a file that only starts like another (the same first kilobyte) is read whole; so is a copy that goes on by itself', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  const { source, logs } = buildSource(keys(dir), proc, dir);
+  try {
+    const banner = lines(0, 30); // both logs open with the same 1,800 bytes
+    writeFileSync(join(dir, 'app.log'), banner + lines(30, 40));
+    await source.start();
+    await until('40 lines', () => proc.events.length >= 40);
+    writeFileSync(join(dir, 'app.log.b'), banner + lines(100, 110));
+    await until('the second file read whole', () => proc.events.length >= 80);
+    // a true copy, held, then written to on its own: read from its start (its first 40 lines again, nothing lost)
+    copyFileSync(join(dir, 'app.log'), join(dir, 'app.log.c'));
+    await until('the copy held', () => logs.some((l) => /app\.log\.c repeats the bytes/.test(l)));
+    appendFileSync(join(dir, 'app.log.c'), lines(200, 205));
+    await until('the copy read whole', () => proc.events.length >= 125);
+    assert.ok(logs.some((l) => /app\.log\.c no longer repeats/.test(l)));
+    const bodies = proc.bodies();
+    const count = (i: number): number => bodies.filter((b) => b === line(i)).length;
+    for (let i = 0; i < 30; i++) assert.is(count(i), 3, `banner line ${i}`);
+    for (let i = 30; i < 40; i++) assert.is(count(i), 2, `app.log line ${i}`);
+    for (let i = 100; i < 110; i++) assert.is(count(i), 1, `app.log.b line ${i}`);
+    for (let i = 200; i < 205; i++) assert.is(count(i), 1, `app.log.c line ${i}`);
+    assert.is(proc.events.length, 125);
+  } finally {
+    await source.stop();
+    cleanup();
+  }
+});
+
+test.run();
