@@ -111,4 +111,41 @@ test('copytruncate: lines before the copy and after the truncate exactly once, l
   }
 });
 
+test('copytruncate with the copies in the paths (--watch DIR): no line twice, the copies are known by their bytes', async () => {
+  const { dir, cleanup } = tempDir();
+  const logs = join(dir, 'logs');
+  mkdirSync(logs);
+  const receiver = new Receiver();
+  const port = await receiver.listen();
+  const w = new SeqWriter(join(logs, 'app.log'), 'K');
+  let cli: Cli | undefined;
+  try {
+    cli = await quick(logs, join(dir, 'state'), port);
+    w.write(150);
+    for (let round = 0; round < 3; round++) {
+      const sofar = w.written.filter((l) => !w.betweenCopyAndTruncate.includes(l));
+      await until(() => `caught up before copytruncate ${round}: ${describeComparison(compareLines(sofar, receiver.bodies))}`,
+        () => compareLines(sofar, receiver.bodies).missing.length === 0, 15_000, 25);
+      // the copy goes to app.log.1 each time, over the last one, as `cp` does
+      w.copyTruncate(5);
+      w.write(200 + round * 50);
+    }
+    w.close();
+    const deliverable = w.written.filter((l) => !w.betweenCopyAndTruncate.includes(l));
+    await until(() => `every deliverable line: ${describeComparison(compareLines(deliverable, receiver.bodies))}`,
+      () => compareLines(deliverable, receiver.bodies).missing.length === 0, 20_000, 50);
+    await until('the three copies judged', () => (cli!.stderr.match(/app\.log\.1 is a copy of/g) ?? []).length === 3, 10_000);
+    await stop(cli);
+    const c = compareLines(w.written, receiver.bodies);
+    assert.equal(c.missing.filter((l) => !w.betweenCopyAndTruncate.includes(l)), [], describeComparison(c));
+    assert.equal([c.duplicates.length, c.unexpected.length], [0, 0], describeComparison(c));
+    console.log(`  copytruncate, copies tailed too: ${w.written.length} lines, 3 copies, ${w.betweenCopyAndTruncate.length - c.missing.length}/${w.betweenCopyAndTruncate.length} copy–truncate window lines delivered, none twice`);
+  } finally {
+    cli?.kill('SIGKILL');
+    w.close();
+    await receiver.close();
+    cleanup();
+  }
+});
+
 test.run();

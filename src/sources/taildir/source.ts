@@ -596,6 +596,8 @@ export class TaildirSource implements Source, WritesFiles {
       f.gen++;
       f.committed = 0;
       f.committedMark = undefined;
+      // its bytes are new to us, and may be a copy (a copy made over an old one, as `cp` does, is this file)
+      f.fresh = true;
       f.fp = EMPTY_FINGERPRINT;
       f.hint = true;
       this.posDirty = true;
@@ -693,6 +695,8 @@ export class TaildirSource implements Source, WritesFiles {
     const ready = (): void => {
       dep.done = true;
       this.advance(x);
+      // written at the next round, not after writePosInterval: until then a restart reads the copy from its start
+      this.lastPosWrite = 0;
     };
     const last = t.queue.at(-1);
     if (last) (last.then ??= []).push(ready);
