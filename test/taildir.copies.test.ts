@@ -89,6 +89,11 @@ test('copytruncate while the agent was stopped: the copy is read on from the pos
     await first.source.start();
     await until('40 lines', () => proc.events.length >= 40);
     await first.source.stop();
+    // a start and stop with nothing new to read: the mark of the resumed position is kept
+    const idle = buildSource(keys(dir), proc, dir);
+    await idle.source.start();
+    await until('the idle run listed the file', () => idle.logs.some((l) => /tracking .*app\.log /.test(l)));
+    await idle.source.stop();
     // the position file carries the mark of the bytes before the position
     const saved = JSON.parse(readFileSync(join(dir, 'taildir', 'r1.positions.json'), 'utf8')) as { pos: number; mark?: number }[];
     assert.ok(saved.some((e) => e.pos === 40 * 60 && typeof e.mark === 'number'), JSON.stringify(saved));
@@ -135,6 +140,79 @@ test('a file that only starts like another (the same first kilobyte) is read who
     for (let i = 100; i < 110; i++) assert.is(count(i), 1, `app.log.b line ${i}`);
     for (let i = 200; i < 205; i++) assert.is(count(i), 1, `app.log.c line ${i}`);
     assert.is(proc.events.length, 125);
+  } finally {
+    await source.stop();
+    cleanup();
+  }
+});
+
+test('a held "copy" that goes on with lines of its own as its original is truncated: its own lines all arrive', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  const { source, logs } = buildSource(keys(dir), proc, dir);
+  try {
+    const banner = lines(0, 30);
+    writeFileSync(join(dir, 'app.log'), banner + lines(30, 40));
+    await source.start();
+    await until('40 lines', () => proc.events.length >= 40);
+    // another instance's log, so far only the same banner: held as a copy
+    writeFileSync(join(dir, 'app.log.b'), banner);
+    await until('held', () => logs.some((l) => /app\.log\.b repeats the bytes/.test(l)));
+    // its own lines, and the original truncated before the copy is looked at again
+    appendFileSync(join(dir, 'app.log.b'), lines(100, 110));
+    truncateSync(join(dir, 'app.log'), 0);
+    appendFileSync(join(dir, 'app.log'), lines(40, 45));
+    await until('the own lines of app.log.b', () => proc.events.length >= 55);
+    const bodies = proc.bodies();
+    for (let i = 100; i < 110; i++) assert.is(bodies.filter((b) => b === line(i)).length, 1, `app.log.b line ${i}`);
+    for (let i = 30; i < 45; i++) assert.is(bodies.filter((b) => b === line(i)).length, 1, `app.log line ${i}`);
+  } finally {
+    await source.stop();
+    cleanup();
+  }
+});
+
+test('an idle-closed original is opened to compare a copy made slowly: held, then read on from where the original ended', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  const { source, logs } = buildSource({ ...keys(dir), idleTimeout: 100 }, proc, dir);
+  try {
+    const live = join(dir, 'app.log');
+    writeFileSync(live, lines(0, 400));
+    await source.start();
+    await until('400 lines', () => proc.events.length >= 400);
+    await until('app.log closed while idle', () => (source.counters.get('FilesOpen') as number) === 0);
+    // the copy's first 8 KiB, then the rest, then the truncation
+    const all = readFileSync(live);
+    writeFileSync(join(dir, 'app.log.1'), all.subarray(0, 8192));
+    await until('held', () => logs.some((l) => /app\.log\.1 repeats the bytes/.test(l)));
+    appendFileSync(join(dir, 'app.log.1'), all.subarray(8192));
+    truncateSync(live, 0);
+    appendFileSync(live, lines(400, 405));
+    await until('405 lines', () => proc.events.length >= 405);
+    await until('handed over', () => logs.some((l) => /app\.log\.1 is a copy of/.test(l)));
+    assertOnce(proc, 405);
+  } finally {
+    await source.stop();
+    cleanup();
+  }
+});
+
+test('a copy whose original is not truncated (a backup) is read from its start once the copy window passes', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  const { source, logs } = buildSource(keys(dir), proc, dir, 'r1', { copyWindowMs: 300 });
+  try {
+    writeFileSync(join(dir, 'app.log'), lines(0, 40));
+    await source.start();
+    await until('40 lines', () => proc.events.length >= 40);
+    copyFileSync(join(dir, 'app.log'), join(dir, 'app.log.bak'));
+    await until('held', () => logs.some((l) => /app\.log\.bak repeats the bytes/.test(l)));
+    assert.is(proc.events.length, 40);
+    await until('read as a file of its own', () => proc.events.length >= 80);
+    assert.ok(logs.some((l) => /app\.log\.bak repeats .*app\.log, which was not truncated within 0\.3 s/.test(l)));
+    const bodies = proc.bodies();
+    for (let i = 0; i < 40; i++) assert.is(bodies.filter((b) => b === line(i)).length, 2, `line ${i}`);
   } finally {
     await source.stop();
     cleanup();

@@ -8,7 +8,7 @@ import type { FlumeEvent } from '../src/core/event.ts';
 import { LineBatch, type SourceBatch } from '../src/core/line-batch.ts';
 import { Logger } from '../src/core/log.ts';
 import { taildirSourceSpec } from '../src/sources/taildir/spec.ts';
-import type { TaildirSource } from '../src/sources/taildir/source.ts';
+import type { TaildirOptions, TaildirSource } from '../src/sources/taildir/source.ts';
 
 /** Records every committed batch; can be told to refuse puts (full) or to be slow. */
 export class FakeProcessor {
@@ -52,9 +52,11 @@ export interface Built {
 }
 
 /** A TaildirSource configured from `keys` (as in a properties file, without the component prefix). */
-export function buildSource(keys: Record<string, string | number | boolean>, processor: FakeProcessor, stateDir: string, name = 'r1'): Built {
+export function buildSource(
+  keys: Record<string, string | number | boolean>, processor: FakeProcessor, stateDir: string, name = 'r1', extra: Partial<TaildirOptions> = {},
+): Built {
   const { ctx, problems } = contextOf(`a.sources.${name}`, keys, 1, 0);
-  const opts = taildirSourceSpec.parse(ctx);
+  const opts = { ...taildirSourceSpec.parse(ctx), ...extra };
   if (problems.errors.length > 0) throw new Error(problems.errors.map((p) => `${p.key}: ${p.found}`).join('; '));
   const logs: string[] = [];
   const log = new Logger({ write: (l) => { logs.push(l); if (process.env.TAILDIR_TEST_LOG) process.stderr.write(l); } }, 'debug');

@@ -149,6 +149,17 @@ export class FileReader {
   }
 
   /**
+   * Continue from `pos`, where `other` (a reader of a file with the same bytes: a copy's original) is: if that is
+   * inside an over-long line, as `other` would go on (its next piece's number, or still skipping its rest).
+   */
+  resumeAs(pos: number, other: FileReader): void {
+    this.reset(pos);
+    if (pos !== other.pos) return;
+    this.piece = other.piece;
+    this.skipping = other.skipping;
+  }
+
+  /**
    * Hands up to `maxLines` lines to `sink`. Stops early at end of file (a
    * partial line stays buffered) or on a read error. `knownSize` is the
    * file's size as last seen: reads at most SYNC_READ_MAX before it are made

@@ -44,6 +44,8 @@ export interface TaildirOptions {
   maxInFlight?: number;
   /** bytes per read(2) */
   chunkSize?: number;
+  /** how long a truncation or a held copy's last growth counts as copytruncate's (copies.ts CUT_MS); for tests */
+  copyWindowMs?: number;
 }
 
 export const TAILDIR_EXTRA_COUNTERS = ['BytesRead', 'LinesSplit', 'LinesTruncated', 'BytesAbandoned', 'CopyBytesSkipped'] as const;
@@ -57,6 +59,13 @@ interface Pending {
   mark?: number;
   /** run once this batch and every one before it are finished: a copy's position waits on its original's */
   then?: (() => void)[];
+}
+
+/** A copy held unread (copies.ts): the file it repeats, how far they were compared, when it last grew. */
+interface Hold {
+  of: Tracked;
+  upTo: number;
+  since: number;
 }
 
 /** One file being followed, known by device+inode+fingerprint, whatever its path is now. */
@@ -91,8 +100,10 @@ interface Tracked {
   headers: Readonly<Record<string, string>>;
   /** found without a position and nothing of it read yet: it may be another file's copy (see copies.ts) */
   fresh: boolean;
-  /** held unread: a copy of this file's bytes, while the original is whole */
-  copyOf?: Tracked;
+  /** held unread: a copy of another file's bytes, while that one is whole */
+  held?: Hold;
+  /** copies held for this file */
+  holds: number;
   /** markBefore of the reader's position after the last batch read, and that position */
   mark?: { at: number; crc: number };
   /** markBefore(committed), kept in the position file */
@@ -192,6 +203,7 @@ export class TaildirSource implements Source, WritesFiles {
   private readonly outputsSaid = new Set<string>();
   /** batches go as line batches (see ChannelProcessor.takesLines), else as events */
   private readonly asLines: boolean;
+  private readonly copyWindow: number;
 
   constructor(private readonly opts: TaildirOptions, private readonly deps: SourceDeps, positionFile: string) {
     this.name = deps.name;
@@ -210,6 +222,7 @@ export class TaildirSource implements Source, WritesFiles {
     // piled up to ~70 MB before it swept them); a spare one per batch in flight, and one being read.
     this.pool = new BufferPool(chunkBytes(opts.chunkSize), this.maxInFlight + 2);
     this.asLines = deps.processor.takesLines === true;
+    this.copyWindow = opts.copyWindowMs ?? CUT_MS;
   }
 
   get positionFile(): string {
@@ -480,7 +493,11 @@ export class TaildirSource implements Source, WritesFiles {
       released: false,
       headers: EMPTY_HEADERS,
       fresh: start.fresh,
+      holds: 0,
       cut: start.cut,
+      // a resumed position keeps its mark: a copytruncate before the next batch is still known
+      mark: start.mark === undefined ? undefined : { at: start.at, crc: start.mark },
+      committedMark: start.mark,
     };
     this.setPath(f, path);
     this.files.set(f.key, f);
@@ -505,7 +522,7 @@ export class TaildirSource implements Source, WritesFiles {
         const fp = { fp: e.fp, fpLen: e.fpLen };
         if (e.pos <= st.size && (await fingerprintMatches(fd, st.size, fp))) {
           if (e.file !== path) this.log.info(`${e.file} is now ${path}: resuming at ${e.pos}`);
-          return { at: e.pos, fresh: e.pos === 0 };
+          return { at: e.pos, fresh: e.pos === 0, mark: e.mark };
         }
         this.log.warn(`stale position for ${path} (recorded ${e.pos} for ${e.file}, file is ${st.size} bytes, ${e.pos > st.size ? 'offset beyond its end' : 'its first bytes changed'}): reading it from its start`);
         // truncated while the agent was stopped: a copy made before that may be found, and read on from the position
@@ -616,79 +633,138 @@ export class TaildirSource implements Source, WritesFiles {
   // ---- copies (copies.ts) ------------------------------------------------------
 
   /**
-   * Before a fresh file's first read: is it a copy of a file being tailed? False while it is held as one.
-   * A file found to be the copy of one truncated (or let go) is read on from where that one was read to.
+   * Before reading a fresh file: is it a copy of a file being tailed (in its file group)? False while it is held
+   * as one. A file found to be the copy of one truncated is read on from where that one was read to.
    */
   private async mayRead(x: Tracked): Promise<boolean> {
     const fd = x.reader.fd;
     const st = fd === null ? null : fstatNow(fd);
     if (!st) return true;
-    const held = x.copyOf;
-    if (held) {
+    const h = x.held;
+    if (h) {
       // truncated since it was last looked at? then the copy is handed over (observe), not let go
-      await this.look(held);
-      if (!x.copyOf) return true;
-      if (this.isCopy(x, st.size, held)) return false;
-      x.copyOf = undefined;
-      x.fresh = false;
-      this.log.info(`${x.path} no longer repeats ${held.path}: reading it from its start`);
+      await this.look(h.of);
+      if (!x.held) return true;
+      if (st.size === h.upTo) return false;
+      if (await this.sameAs(x, st.size, h.of)) {
+        h.upTo = st.size;
+        h.since = Date.now();
+        return false;
+      }
+      this.unhold(x);
+      this.log.info(`${x.path} no longer repeats ${h.of.path}: reading it from its start`);
       return true;
     }
     if (!judgeable(x.fp) || st.size < FINGERPRINT_BYTES) return true;
     for (const t of [...this.files.values()]) {
-      if (t === x || t.released || t.copyOf) continue;
+      if (t === x || t.released || t.held || t.group !== x.group) continue;
       if (t.fp.fp === x.fp.fp) {
         await this.look(t);
-        if (this.isCopy(x, st.size, t)) {
-          x.copyOf = t;
+        if (await this.sameAs(x, st.size, t)) {
+          x.held = { of: t, upTo: st.size, since: Date.now() };
+          t.holds++;
           this.log.info(`${x.path} repeats the bytes of ${t.path} (a copy, as copytruncate makes): held unread while ${t.path} is read`);
           return false;
         }
       }
       const cut = t.cut;
-      if (cut && Date.now() - cut.at <= CUT_MS && cut.fp.fp === x.fp.fp && st.size >= cut.end && markBefore(fd!, cut.end) === cut.mark) {
-        this.continueCopy(x, t, cut.end);
+      if (cut && Date.now() - cut.at <= this.copyWindow && cut.fp.fp === x.fp.fp && st.size >= cut.end && markBefore(fd!, cut.end) === cut.mark) {
+        this.continueCopy(x, t, cut.end, cut.end);
         return true;
       }
     }
     return true;
   }
 
-  /** Stat an open file and take in what changed (a truncation makes its cut). */
+  /** Stat an open file and take in what changed (a truncation makes its cut and hands its copies over). */
   private async look(t: Tracked): Promise<void> {
     const st = t.reader.fd === null ? null : fstatNow(t.reader.fd);
     if (st) await this.observe(t, st);
   }
 
-  /** Does `x` (`size` bytes) hold the same bytes as the whole file `t`, as far as `x` goes? */
-  private isCopy(x: Tracked, size: number, t: Tracked): boolean {
-    const tfd = t.reader.fd;
-    if (tfd === null || x.reader.fd === null || !judgeable(t.fp) || t.fp.fp !== x.fp.fp) return false;
-    const tst = fstatNow(tfd);
-    return tst !== null && tst.size >= size && sameBefore(x.reader.fd, tfd, size);
+  /**
+   * Does `x` (`size` bytes) hold the same bytes as the file `t`, whole (not truncated), as far as `x` goes?
+   * A closed `t` is opened for the comparison.
+   */
+  private async sameAs(x: Tracked, size: number, t: Tracked): Promise<boolean> {
+    const xfd = x.reader.fd;
+    if (xfd === null || !judgeable(t.fp) || t.fp.fp !== x.fp.fp) return false;
+    let tfd = t.reader.fd;
+    const opened = tfd === null;
+    if (tfd === null) tfd = await openRead(t.path).catch(() => null);
+    if (tfd === null) return false;
+    try {
+      const tst = fstatNow(tfd);
+      return tst !== null && identityKey(tst.dev, tst.ino) === t.key && tst.size >= size
+        && fingerprintMatchesNow(tfd, tst.size, t.fp) && sameBefore(xfd, tfd, size);
+    } catch {
+      return false;
+    } finally {
+      if (opened) await closeFd(tfd);
+    }
   }
 
-  private hasCopies(t: Tracked): boolean {
-    for (const f of this.files.values()) if (f.copyOf === t) return true;
-    return false;
+  /** `x` is held no longer: it is read from its start. */
+  private unhold(x: Tracked): void {
+    if (!this.dropHold(x)) return;
+    x.fresh = false;
+    x.hint = true;
   }
 
-  /** `t` is truncated or let go: the copies held for it are read on from `end`, where `t` was read to. */
-  private handOver(t: Tracked, end: number): void {
-    for (const x of this.files.values()) if (x.copyOf === t) this.continueCopy(x, t, end);
+  private dropHold(x: Tracked): boolean {
+    if (!x.held) return false;
+    x.held.of.holds--;
+    x.held = undefined;
+    return true;
   }
 
   /**
-   * The copy `x` of `t` is read on from `end` (or its own end, if shorter). Its position waits for `t`'s batches
-   * read so far: until they committed, a restart reads the copy from its start (repeats, never a loss).
+   * A held copy deleted is let go (its original has every byte of it). One whose original has not been truncated
+   * within copyWindow of its last growth is a file of its own after all (a backup, or a log that happens to repeat
+   * another): read from its start, its lines sent again rather than never.
    */
-  private continueCopy(x: Tracked, t: Tracked, end: number): void {
-    x.copyOf = undefined;
+  private keepHolding(x: Tracked, now: number): void {
+    const h = x.held!;
+    // every byte of it was read from the original (the bytes past that are in the copy only once the original is truncated)
+    if ((x.deleted || !x.listed) && h.of.reader.pos >= x.size) {
+      this.log.info(`${x.path}: a copy of ${h.of.path} held unread, ${x.deleted ? 'deleted' : 'gone from the paths'}: released`);
+      this.dropHold(x);
+      void this.closeFile(x);
+      x.released = true;
+      if (this.byPath.get(x.path) === x) this.byPath.delete(x.path);
+      this.advance(x);
+    } else if (now - h.since > this.copyWindow) {
+      this.log.info(`${x.path} repeats ${h.of.path}, which was not truncated within ${this.copyWindow / 1000} s: reading it from its start as a file of its own`);
+      this.unhold(x);
+    }
+  }
+
+  /**
+   * `t` is truncated or let go at `end` (where it was read to): the copies held for it are read on from there, as
+   * far as they are known to repeat it (compared up to `upTo`; up to `end` if the bytes before it are `t`'s mark).
+   */
+  private handOver(t: Tracked, end: number): void {
+    if (t.holds === 0) return;
+    for (const x of [...this.files.values()]) {
+      const h = x.held;
+      if (h?.of !== t) continue;
+      let at = Math.min(end, h.upTo);
+      const fd = x.reader.fd;
+      if (at < end && fd !== null && t.mark?.at === end && markBefore(fd, end) === t.mark.crc) at = end;
+      this.unhold(x);
+      this.continueCopy(x, t, at, end);
+    }
+  }
+
+  /**
+   * The copy `x` of `t` is read on from `at` (≤ `end`, where `t` was read to). Its position waits for `t`'s
+   * batches read so far: until they committed, a restart reads the copy from its start (repeats, never a loss).
+   */
+  private continueCopy(x: Tracked, t: Tracked, at: number, end: number): void {
     x.fresh = false;
     const fd = x.reader.fd;
-    const size = (fd === null ? null : fstatNow(fd))?.size ?? x.size;
-    const at = Math.min(end, size);
-    x.reader.reset(at);
+    // inside an over-long line of `t`, the copy goes on as its reader was (the next piece, or still skipping)
+    x.reader.resumeAs(at, t.reader);
     x.mark = undefined;
     const dep: Pending = { gen: x.gen, end: at, done: false, mark: fd === null ? undefined : markBefore(fd, at) };
     x.queue.push(dep);
@@ -710,7 +786,9 @@ export class TaildirSource implements Source, WritesFiles {
   private forget(f: Tracked, why: string): void {
     this.log.debug(`${f.path}: let go, ${why}`);
     this.handOver(f, f.reader.pos);
-    const lost = Math.max(0, f.size - f.reader.pos);
+    // a held copy's bytes are its original's: nothing of it is lost
+    const lost = f.held ? 0 : Math.max(0, f.size - f.reader.pos);
+    this.dropHold(f);
     if (lost > 0) {
       this.counters.inc('BytesAbandoned', lost);
       this.log.warn(`${f.path}: ${why}; ${lost} unread bytes could not be read`);
@@ -761,7 +839,7 @@ export class TaildirSource implements Source, WritesFiles {
           if (st) await this.observe(f, st);
         }
         opened = false;
-        if (batches === 0 && (f.fresh || f.copyOf) && !(await this.mayRead(f))) {
+        if ((f.fresh || f.held) && !(await this.mayRead(f))) {
           f.hint = false;
           break;
         }
@@ -946,6 +1024,10 @@ export class TaildirSource implements Source, WritesFiles {
   private async housekeeping(): Promise<void> {
     const now = Date.now();
     for (const f of [...this.files.values()]) {
+      if (f.held) {
+        this.keepHolding(f, now);
+        continue;
+      }
       if (f.released || f.hint) continue;
       const caughtUp = f.reader.readAt >= f.size;
       const idleFor = now - f.lastChange;
@@ -959,7 +1041,7 @@ export class TaildirSource implements Source, WritesFiles {
         f.released = true;
         if (this.byPath.get(f.path) === f) this.byPath.delete(f.path);
         this.advance(f);
-      } else if (f.reader.fd !== null && f.listed && !f.deleted && caughtUp && idleFor >= this.opts.idleTimeout && !this.hasCopies(f)) {
+      } else if (f.reader.fd !== null && f.listed && !f.deleted && caughtUp && idleFor >= this.opts.idleTimeout) {
         await this.closeFile(f);
       }
     }
@@ -985,7 +1067,7 @@ export class TaildirSource implements Source, WritesFiles {
     for (const f of this.files.values()) {
       const size = Math.max(f.size, f.reader.readAt);
       // a copy held unread is not behind: its original is read in its place
-      out.push({ path: f.path, lag: f.copyOf ? 0 : Math.max(0, size - f.committed), offset: f.committed, size, inode: f.ino });
+      out.push({ path: f.path, lag: f.held ? 0 : Math.max(0, size - f.committed), offset: f.committed, size, inode: f.ino });
     }
     return out;
   }
@@ -996,6 +1078,8 @@ interface Start {
   at: number;
   fresh: boolean;
   cut?: Cut;
+  /** the position's mark, from the position file */
+  mark?: number;
 }
 
 function statP(path: string): Promise<Stats> {
