@@ -116,6 +116,69 @@ test('kill -9 mid-stream three times while the app appends and rotates: no line 
   }
 });
 
+test('kill -9 long after the last durable position write (writePosInterval 10 min): the restart repeats no committed line', async () => {
+  const { dir, cleanup } = tempDir();
+  const logs = join(dir, 'logs');
+  mkdirSync(logs);
+  const receiver = new Receiver();
+  const port = await receiver.listen();
+  const conf = join(dir, 'agent.properties');
+  const positions = join(dir, 'state', 'positions.json');
+  writeFileSync(conf, [
+    'a.sources = t',
+    'a.channels = fc',
+    'a.sinks = web',
+    'a.sources.t.type = TAILDIR',
+    `a.sources.t.paths = ${logs}`,
+    `a.sources.t.positionFile = ${positions}`,
+    'a.sources.t.writePosInterval = 600000',
+    'a.sources.t.channels = fc',
+    'a.channels.fc.type = file',
+    `a.channels.fc.checkpointDir = ${join(dir, 'state', 'checkpoint')}`,
+    `a.channels.fc.dataDirs = ${join(dir, 'state', 'data')}`,
+    'a.channels.fc.minimumRequiredSpace = 1048576',
+    'a.sinks.web.type = http',
+    `a.sinks.web.endpoint = http://127.0.0.1:${port}/ingest`,
+    'a.sinks.web.format = ndjson',
+    'a.sinks.web.channel = fc',
+    '',
+  ].join('\n'));
+  const w = new SeqWriter(join(logs, 'app.log'), 'P');
+  let cli: Cli | undefined;
+  try {
+    cli = startCli(['agent', '-n', 'a', '-f', conf]);
+    await cli.waitFor('agent a started', 'stderr');
+    w.write(2000);
+    await until('2000 lines delivered', () => compareLines(w.written, receiver.bodies).missing.length === 0, 20_000, 20);
+    // the durable file still says where the agent started; the recent one follows the commits
+    const recentAtEnd = (): boolean => {
+      try {
+        const e = JSON.parse(readFileSync(`${positions}.recent`, 'utf8')) as { pos: number; file: string }[];
+        return e.length === 1 && e[0].pos === statSync(e[0].file).size;
+      } catch {
+        return false;
+      }
+    };
+    await until('the recent positions at the end of app.log', recentAtEnd, 5_000, 10);
+    cli.kill('SIGKILL');
+    await cli.exited;
+    cli = startCli(['agent', '-n', 'a', '-f', conf]);
+    await cli.waitFor('agent a started', 'stderr');
+    w.write(100);
+    w.close();
+    await until('2100 lines delivered', () => compareLines(w.written, receiver.bodies).missing.length === 0, 20_000, 20);
+    cli.kill('SIGTERM');
+    assert.is((await cli.exited).code, 0, cli.stderr.slice(-2000));
+    const c = compareLines(w.written, receiver.bodies);
+    assert.equal([c.missing.length, c.duplicates.length, c.unexpected.length], [0, 0, 0], describeComparison(c));
+  } finally {
+    cli?.kill('SIGKILL');
+    w.close();
+    await receiver.close();
+    cleanup();
+  }
+});
+
 /** Duplicated sequence numbers as contiguous runs (`K-000120..K-000180`): each kill should leave a run or two, not a scatter. */
 function runs(lines: string[]): string[] {
   const nums = [...new Set(lines)].map((l) => Number(l.slice(2))).sort((x, y) => x - y);

@@ -49,6 +49,28 @@ test('saves atomically in Flume order (inode, pos, file first) and leaves no tem
   }
 });
 
+test('recent positions: taken at load while there and whole, removed by the next durable write; cut, the durable file is used', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const p = join(dir, 'pos.json');
+    const store = new PositionStore(p);
+    await store.save([{ inode: 7, pos: 3, file: '/x' }]);
+    await store.saveRecent([{ inode: 7, pos: 90, file: '/x' }]);
+    assert.is(readFileSync(p, 'utf8'), '[{"inode":7,"pos":3,"file":"/x"}]', 'the durable file is not touched');
+    assert.equal((await new PositionStore(p).load()).entries, [{ inode: 7, pos: 90, file: '/x' }]);
+    assert.not.ok(existsSync(`${store.recentPath}.tmp`));
+    // a durable write is the newest: the recent file goes
+    await store.save([{ inode: 7, pos: 120, file: '/x' }]);
+    assert.not.ok(existsSync(store.recentPath));
+    assert.equal((await new PositionStore(p).load()).entries, [{ inode: 7, pos: 120, file: '/x' }]);
+    // a recent file cut short (a power loss before the page cache reached the disk) is not used
+    writeFileSync(store.recentPath, '[{"inode":7,"pos":200,"fi');
+    assert.equal((await new PositionStore(p).load()).entries, [{ inode: 7, pos: 120, file: '/x' }]);
+  } finally {
+    cleanup();
+  }
+});
+
 test('the source resumes from a Flume-written entry when inode and path match', async () => {
   const { dir, cleanup } = tempDir();
   try {

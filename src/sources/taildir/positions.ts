@@ -1,4 +1,4 @@
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { mkdirp } from '../../core/mkdirp.ts';
 
@@ -14,6 +14,16 @@ import { mkdirp } from '../../core/mkdirp.ts';
  * it, rename it over the old one and fsync the directory: after a crash the
  * file is the old version or the new one, never a mix. The source only ever
  * hands us positions of lines the channel has committed.
+ *
+ * Between those durable writes (every writePosInterval, 3 s by default) the
+ * newest positions go to `<file>.recent` (`saveRecent`) every few tens of
+ * milliseconds, renamed into place but not fsync'ed: a process killed (kill
+ * -9, an OOM kill, a crash) leaves it whole in the page cache, so a restart
+ * repeats the batches that were in flight, not seconds of committed lines.
+ * A durable write removes it; `load` takes it when it is there and reads
+ * whole, else the durable file. After a power loss it may be missing, cut or
+ * older than the durable file: cut or missing, the durable file is used; older,
+ * more lines are read again. Positions never run ahead of commits either way.
  */
 export interface PositionEntry {
   inode: number;
@@ -47,10 +57,41 @@ function isEntry(v: unknown): v is PositionEntry {
 export class PositionStore {
   private writing: Promise<void> = Promise.resolve();
   private lastWritten = '';
+  /** what `<file>.recent` holds ('' when there is none) */
+  private lastRecent = '';
 
   constructor(readonly path: string) {}
 
+  get recentPath(): string {
+    return `${this.path}.recent`;
+  }
+
   async load(): Promise<LoadedPositions> {
+    const recent = await this.loadRecent();
+    const durable = await this.loadDurable();
+    if (!recent) return durable;
+    return { existed: true, entries: recent.entries, ...(durable.problem ? { problem: durable.problem } : {}) };
+  }
+
+  /** `<file>.recent`, when it is there and whole (see the class comment). */
+  private async loadRecent(): Promise<{ entries: PositionEntry[] } | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.recentPath, 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (!Array.isArray(parsed) || !parsed.every(isEntry)) return undefined;
+      this.lastRecent = text;
+      return { entries: parsed };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async loadDurable(): Promise<LoadedPositions> {
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -83,8 +124,33 @@ export class PositionStore {
    */
   save(entries: readonly PositionEntry[], force = false): Promise<void> {
     const text = JSON.stringify(entries.map(orderKeys));
-    const next = this.writing.then(() => (text === this.lastWritten && !force ? undefined : this.writeAtomic(text)));
-    // a failed write must not wedge later ones; the caller sees its own failure
+    return this.chain(async () => {
+      if (text !== this.lastWritten || force) await this.writeAtomic(text);
+      // the durable file is the newest now
+      if (this.lastRecent !== '') {
+        await unlink(this.recentPath).catch(() => undefined);
+        this.lastRecent = '';
+      }
+    });
+  }
+
+  /** Writes the entries to `<file>.recent`: renamed into place, not fsync'ed (see the class comment). */
+  saveRecent(entries: readonly PositionEntry[]): Promise<void> {
+    const text = JSON.stringify(entries.map(orderKeys));
+    return this.chain(async () => {
+      if (text === this.lastRecent || (this.lastRecent === '' && text === this.lastWritten)) return;
+      const dir = dirname(this.path);
+      await mkdirp(dir);
+      const tmp = `${this.recentPath}.tmp`;
+      await writeFile(tmp, text);
+      await rename(tmp, this.recentPath);
+      this.lastRecent = text;
+    });
+  }
+
+  /** Writes run one at a time, in call order; a failed write must not wedge later ones (the caller sees its own failure). */
+  private chain(write: () => Promise<void>): Promise<void> {
+    const next = this.writing.then(write);
     this.writing = next.catch(() => undefined);
     return next;
   }
