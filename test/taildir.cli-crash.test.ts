@@ -10,7 +10,7 @@ import { compareLines, describeComparison, SeqWriter, SteadyWriter } from './hel
 const WRITE_POS_INTERVAL = 200;
 const SOURCE_BATCH = 100;
 /** TaildirSource's puts in flight at once (MAX_IN_FLIGHT in src/sources/taildir/source.ts) */
-const SOURCE_PUTS_IN_FLIGHT = 4;
+const SOURCE_PUTS_IN_FLIGHT = 8;
 const SINK_BATCH = 100;
 const PER_TICK = 5;
 const EVERY_MS = 5;
@@ -153,7 +153,7 @@ test('kill -9 long after the last durable position write (writePosInterval 10 mi
     // the durable file still says where the agent started; the recent one follows the commits
     const recentAtEnd = (): boolean => {
       try {
-        const e = JSON.parse(readFileSync(`${positions}.recent`, 'utf8')) as { pos: number; file: string }[];
+        const e = (JSON.parse(readFileSync(`${positions}.recent`, 'utf8')) as { entries: { pos: number; file: string }[] }).entries;
         return e.length === 1 && e[0].pos === statSync(e[0].file).size;
       } catch {
         return false;

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PositionStore } from '../src/sources/taildir/positions.ts';
 import { FakeProcessor, buildSource, FAST } from './taildir.harness.ts';
@@ -64,8 +64,17 @@ test('recent positions: taken at load while there and whole, removed by the next
     assert.not.ok(existsSync(store.recentPath));
     assert.equal((await new PositionStore(p).load()).entries, [{ inode: 7, pos: 120, file: '/x' }]);
     // a recent file cut short (a power loss before the page cache reached the disk) is not used
-    writeFileSync(store.recentPath, '[{"inode":7,"pos":200,"fi');
+    await store.saveRecent([{ inode: 7, pos: 150, file: '/x' }]);
+    const whole = readFileSync(store.recentPath, 'utf8');
+    writeFileSync(store.recentPath, whole.slice(0, -20));
     assert.equal((await new PositionStore(p).load()).entries, [{ inode: 7, pos: 120, file: '/x' }]);
+    // nor one that follows another durable file: written since by Apache Flume (or an operator), or removed
+    writeFileSync(store.recentPath, whole);
+    assert.equal((await new PositionStore(p).load()).entries, [{ inode: 7, pos: 150, file: '/x' }]);
+    writeFileSync(p, '[{"inode":7,"pos":130,"file":"/x"}]');
+    assert.equal((await new PositionStore(p).load()).entries, [{ inode: 7, pos: 130, file: '/x' }]);
+    rmSync(p);
+    assert.equal(await new PositionStore(p).load(), { existed: false, entries: [] });
   } finally {
     cleanup();
   }
@@ -116,6 +125,32 @@ test('positions move only after the channel committed; a full channel pauses rea
     assert.equal(new Set(proc.bodies()).size, 50);
     assert.is(source.counters.get('EventAcceptedCount'), 50);
   } finally {
+    cleanup();
+  }
+});
+
+test('a commit made while the loop sleeps reaches the recent positions within tens of ms, not at its next round', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  proc.delayMs = 2500; // the put commits after the file stopped being hot: the loop is in a long idle sleep
+  const pos = join(dir, 'pos.json');
+  const { source } = buildSource({ filegroups: 'g', 'filegroups.g': join(dir, 'app\\.log'), positionFile: pos, maxBackoffSleep: 5000, writePosInterval: 600000 }, proc, dir);
+  try {
+    const log = join(dir, 'app.log');
+    writeFileSync(log, 'one\ntwo\n');
+    await source.start();
+    await until('committed', () => proc.events.length === 2, 5_000, 5);
+    const committedAt = Date.now();
+    await until('the recent positions at the end', () => {
+      try {
+        return (JSON.parse(readFileSync(`${pos}.recent`, 'utf8')) as { entries: { pos: number }[] }).entries[0]?.pos === 8;
+      } catch {
+        return false;
+      }
+    }, 2_000, 5);
+    assert.ok(Date.now() - committedAt < 500, `${Date.now() - committedAt} ms after the commit`);
+  } finally {
+    await source.stop();
     cleanup();
   }
 });

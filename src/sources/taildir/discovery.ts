@@ -230,7 +230,11 @@ export class Discovery {
    */
   watch(onEvent: (kind: WatchEvent, path: string) => void): void {
     this.watches?.close();
-    this.watches = new DirWatches(onEvent, this.log);
+    // the agent's own files may lie in a watched directory (a positions file beside the logs): their writes, every
+    // few tens of ms, are no activity of the logs' and would make a listing each
+    this.watches = new DirWatches((kind, path) => {
+      if (!this.isAvoided(path)) onEvent(kind, path);
+    }, this.log);
     this.watches.sync(this.dirs);
   }
 

@@ -1,5 +1,6 @@
 import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { crc32 } from '../../channels/file/crc32.ts';
 import { mkdirp } from '../../core/mkdirp.ts';
 
 /**
@@ -20,10 +21,13 @@ import { mkdirp } from '../../core/mkdirp.ts';
  * milliseconds, renamed into place but not fsync'ed: a process killed (kill
  * -9, an OOM kill, a crash) leaves it whole in the page cache, so a restart
  * repeats the batches that were in flight, not seconds of committed lines.
- * A durable write removes it; `load` takes it when it is there and reads
- * whole, else the durable file. After a power loss it may be missing, cut or
- * older than the durable file: cut or missing, the durable file is used; older,
- * more lines are read again. Positions never run ahead of commits either way.
+ * It names the durable file it follows (`base`, the CRC-32 of its text), and
+ * `load` takes it only when it reads whole and the durable file is still that
+ * one: a durable write since (ours, Apache Flume's on the same file, an
+ * operator's edit or removal) makes it stale, and it is ignored; a durable
+ * write also removes it. After a power loss it may be missing or cut (the
+ * durable file is used) or an older version following the same durable file
+ * (more lines are read again). Positions never run ahead of commits.
  */
 export interface PositionEntry {
   inode: number;
@@ -57,6 +61,8 @@ function isEntry(v: unknown): v is PositionEntry {
 export class PositionStore {
   private writing: Promise<void> = Promise.resolve();
   private lastWritten = '';
+  /** the durable file's text as read or last written (what `.recent` names as its base) */
+  private durableText = '';
   /** what `<file>.recent` holds ('' when there is none) */
   private lastRecent = '';
 
@@ -67,14 +73,14 @@ export class PositionStore {
   }
 
   async load(): Promise<LoadedPositions> {
-    const recent = await this.loadRecent();
     const durable = await this.loadDurable();
-    if (!recent) return durable;
-    return { existed: true, entries: recent.entries, ...(durable.problem ? { problem: durable.problem } : {}) };
+    const recent = durable.existed ? await this.loadRecent() : undefined;
+    // a recent file that follows this durable file reads whole: the durable one parsed too (it is what was written)
+    return recent ? { existed: true, entries: recent } : durable;
   }
 
-  /** `<file>.recent`, when it is there and whole (see the class comment). */
-  private async loadRecent(): Promise<{ entries: PositionEntry[] } | undefined> {
+  /** `<file>.recent`, when it is there, reads whole and follows the durable file as it is (see the class comment). */
+  private async loadRecent(): Promise<PositionEntry[] | undefined> {
     let text: string;
     try {
       text = await readFile(this.recentPath, 'utf8');
@@ -82,10 +88,10 @@ export class PositionStore {
       return undefined;
     }
     try {
-      const parsed: unknown = JSON.parse(text);
-      if (!Array.isArray(parsed) || !parsed.every(isEntry)) return undefined;
+      const o = JSON.parse(text) as { base?: unknown; entries?: unknown };
+      if (o.base !== baseOf(this.durableText) || !Array.isArray(o.entries) || !o.entries.every(isEntry)) return undefined;
       this.lastRecent = text;
-      return { entries: parsed };
+      return o.entries;
     } catch {
       return undefined;
     }
@@ -99,6 +105,7 @@ export class PositionStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { existed: false, entries: [] };
       return { existed: true, entries: [], problem: `cannot read ${this.path}: ${(err as Error).message}` };
     }
+    this.durableText = text;
     // Flume leaves the file empty when no file matched
     if (text.trim() === '') return { existed: true, entries: [] };
     let parsed: unknown;
@@ -136,14 +143,21 @@ export class PositionStore {
 
   /** Writes the entries to `<file>.recent`: renamed into place, not fsync'ed (see the class comment). */
   saveRecent(entries: readonly PositionEntry[]): Promise<void> {
-    const text = JSON.stringify(entries.map(orderKeys));
+    const list = JSON.stringify(entries.map(orderKeys));
     return this.chain(async () => {
-      if (text === this.lastRecent || (this.lastRecent === '' && text === this.lastWritten)) return;
+      if (this.lastRecent === '' && list === this.lastWritten) return; // the durable file says as much
+      const text = `{"base":"${baseOf(this.durableText)}","entries":${list}}`;
+      if (text === this.lastRecent) return;
       const dir = dirname(this.path);
       await mkdirp(dir);
       const tmp = `${this.recentPath}.tmp`;
-      await writeFile(tmp, text);
-      await rename(tmp, this.recentPath);
+      try {
+        await writeFile(tmp, text);
+        await rename(tmp, this.recentPath);
+      } catch (err) {
+        await unlink(tmp).catch(() => undefined);
+        throw err;
+      }
       this.lastRecent = text;
     });
   }
@@ -173,8 +187,13 @@ export class PositionStore {
       throw err;
     }
     await fsyncDir(dir);
-    this.lastWritten = text;
+    this.lastWritten = this.durableText = text;
   }
+}
+
+/** What `.recent` names the durable file by: the CRC-32 of its text. */
+function baseOf(durableText: string): string {
+  return crc32(Buffer.from(durableText)).toString(16).padStart(8, '0');
 }
 
 /** Flume reads `inode`, `pos`, `file`; keep them first and in that order. */

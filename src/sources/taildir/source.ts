@@ -194,7 +194,7 @@ export class TaildirSource implements Source, WritesFiles {
   private lastList = 0;
   private lastCheck = 0;
   private lastPosWrite = 0;
-  private lastRecentWrite = 0;
+  private recentTimer?: ReturnType<typeof setTimeout>;
   private posDirty = false;
   private openCount = 0;
   private roundStart = 0;
@@ -274,6 +274,8 @@ export class TaildirSource implements Source, WritesFiles {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.recentTimer);
+    this.recentTimer = undefined;
     this.wakeAll();
     await this.running;
     this.running = null;
@@ -509,7 +511,7 @@ export class TaildirSource implements Source, WritesFiles {
     this.setPath(f, path);
     this.files.set(f.key, f);
     this.log.debug(`tracking ${path} (${f.key}) from ${start.at}`);
-    this.posDirty = true;
+    this.positionsChanged();
     // keep the descriptor if the budget allows: a file deleted before we read it is then still readable
     if (this.openCount < this.opts.maxOpenFiles) {
       f.reader.fd = fd;
@@ -624,7 +626,7 @@ export class TaildirSource implements Source, WritesFiles {
       f.fresh = true;
       f.fp = EMPTY_FINGERPRINT;
       f.hint = true;
-      this.posDirty = true;
+      this.positionsChanged();
     }
     if (st.size !== f.size || st.mtimeMs !== f.mtimeMs) {
       f.lastChange = Date.now();
@@ -804,7 +806,7 @@ export class TaildirSource implements Source, WritesFiles {
     f.released = true;
     if (this.byPath.get(f.path) === f) this.byPath.delete(f.path);
     if (f.queue.length === 0) this.files.delete(f.key);
-    this.posDirty = true;
+    this.positionsChanged();
   }
 
   // ---- reading ---------------------------------------------------------------
@@ -1014,13 +1016,13 @@ export class TaildirSource implements Source, WritesFiles {
       if (e.gen === f.gen && e.end !== f.committed) {
         f.committed = e.end;
         f.committedMark = e.mark;
-        this.posDirty = true;
+        this.positionsChanged();
       }
       if (e.then) for (const fn of e.then) fn();
     }
     if (f.released && f.queue.length === 0 && this.files.get(f.key) === f) {
       this.files.delete(f.key);
-      this.posDirty = true;
+      this.positionsChanged();
       // a new file may have been waiting for this inode's entry to go
       this.needList = true;
     }
@@ -1052,20 +1054,30 @@ export class TaildirSource implements Source, WritesFiles {
         await this.closeFile(f);
       }
     }
-    if (!this.posDirty) return;
-    if (now - this.lastPosWrite >= this.opts.writePosInterval) {
-      this.lastPosWrite = this.lastRecentWrite = now;
+    if (this.posDirty && now - this.lastPosWrite >= this.opts.writePosInterval) {
+      this.lastPosWrite = now;
       this.writePositions().catch((err) => {
         this.log.rateLimited('error', `taildir-pos:${this.name}`, `cannot write positions to ${this.store.path}: ${(err as Error).message}`);
       });
-    } else if (now - this.lastRecentWrite >= Math.max(RECENT_POS_MS, this.files.size / 10)) {
-      // in between, the newest positions for a restart after a process crash (positions.ts): a tenth of a ms per file
-      // tracked keeps the JSON of thousands of files from costing more than a few per cent of a core
-      this.lastRecentWrite = now;
+    }
+  }
+
+  /**
+   * Positions moved (a commit, a new file, a truncation): the durable write waits for housekeeping and
+   * writePosInterval; the recent one (positions.ts) is made RECENT_POS_MS after the first change, by a timer, since
+   * a commit comes while the loop may sleep for seconds. A tenth of a ms per file tracked on top keeps the JSON of
+   * thousands of files from costing more than a few per cent of a core.
+   */
+  private positionsChanged(): void {
+    this.posDirty = true;
+    if (this.recentTimer || this.stopping) return;
+    this.recentTimer = setTimeout(() => {
+      this.recentTimer = undefined;
+      if (this.stopping || !this.posDirty) return;
       this.store.saveRecent(this.positionEntries()).catch((err) => {
         this.log.rateLimited('warn', `taildir-recent:${this.name}`, `cannot write positions to ${this.store.recentPath}: ${(err as Error).message}`);
       });
-    }
+    }, Math.max(RECENT_POS_MS, this.files.size / 10));
   }
 
   private writePositions(force = false): Promise<void> {
