@@ -15,6 +15,30 @@ const SINK_BATCH = 100;
 const PER_TICK = 5;
 const EVERY_MS = 5;
 
+/** TAILDIR on `<dir>/logs` → file channel under `<dir>/state` → HTTP sink to the receiver on `port`, with these keys besides. */
+function agentConfig(dir: string, port: number, source: Record<string, number>, sink: Record<string, number>): string {
+  return [
+    'a.sources = t',
+    'a.channels = fc',
+    'a.sinks = web',
+    'a.sources.t.type = TAILDIR',
+    `a.sources.t.paths = ${join(dir, 'logs')}`,
+    `a.sources.t.positionFile = ${join(dir, 'state', 'positions.json')}`,
+    ...Object.entries(source).map(([k, v]) => `a.sources.t.${k} = ${v}`),
+    'a.sources.t.channels = fc',
+    'a.channels.fc.type = file',
+    `a.channels.fc.checkpointDir = ${join(dir, 'state', 'checkpoint')}`,
+    `a.channels.fc.dataDirs = ${join(dir, 'state', 'data')}`,
+    'a.channels.fc.minimumRequiredSpace = 1048576',
+    'a.sinks.web.type = http',
+    `a.sinks.web.endpoint = http://127.0.0.1:${port}/ingest`,
+    'a.sinks.web.format = ndjson',
+    ...Object.entries(sink).map(([k, v]) => `a.sinks.web.${k} = ${v}`),
+    'a.sinks.web.channel = fc',
+    '',
+  ].join('\n');
+}
+
 /**
  * `kill -9` of the real agent (`flume-tail agent -f`, TAILDIR → file channel
  * → HTTP sink) at random moments while an application keeps appending and
@@ -33,30 +57,9 @@ test('kill -9 mid-stream three times while the app appends and rotates: no line 
   const receiver = new Receiver();
   const port = await receiver.listen();
   const conf = join(dir, 'agent.properties');
-  writeFileSync(conf, [
-    'a.sources = t',
-    'a.channels = fc',
-    'a.sinks = web',
-    'a.sources.t.type = TAILDIR',
-    `a.sources.t.paths = ${logs}`,
-    `a.sources.t.positionFile = ${join(dir, 'state', 'positions.json')}`,
-    `a.sources.t.writePosInterval = ${WRITE_POS_INTERVAL}`,
-    `a.sources.t.batchSize = ${SOURCE_BATCH}`,
-    'a.sources.t.backoffSleepIncrement = 20',
-    'a.sources.t.maxBackoffSleep = 100',
-    'a.sources.t.channels = fc',
-    'a.channels.fc.type = file',
-    `a.channels.fc.checkpointDir = ${join(dir, 'state', 'checkpoint')}`,
-    `a.channels.fc.dataDirs = ${join(dir, 'state', 'data')}`,
-    'a.channels.fc.minimumRequiredSpace = 1048576',
-    'a.sinks.web.type = http',
-    `a.sinks.web.endpoint = http://127.0.0.1:${port}/ingest`,
-    'a.sinks.web.format = ndjson',
-    `a.sinks.web.batchSize = ${SINK_BATCH}`,
-    'a.sinks.web.maxBackoff = 300',
-    'a.sinks.web.channel = fc',
-    '',
-  ].join('\n'));
+  writeFileSync(conf, agentConfig(dir, port, {
+    writePosInterval: WRITE_POS_INTERVAL, batchSize: SOURCE_BATCH, backoffSleepIncrement: 20, maxBackoffSleep: 100,
+  }, { batchSize: SINK_BATCH, maxBackoff: 300 }));
   const w = new SeqWriter(join(logs, 'app.log'), 'K');
   let rotations = 0;
   const steady = new SteadyWriter(w, PER_TICK, EVERY_MS, (tick) => {
@@ -124,25 +127,7 @@ test('kill -9 long after the last durable position write (writePosInterval 10 mi
   const port = await receiver.listen();
   const conf = join(dir, 'agent.properties');
   const positions = join(dir, 'state', 'positions.json');
-  writeFileSync(conf, [
-    'a.sources = t',
-    'a.channels = fc',
-    'a.sinks = web',
-    'a.sources.t.type = TAILDIR',
-    `a.sources.t.paths = ${logs}`,
-    `a.sources.t.positionFile = ${positions}`,
-    'a.sources.t.writePosInterval = 600000',
-    'a.sources.t.channels = fc',
-    'a.channels.fc.type = file',
-    `a.channels.fc.checkpointDir = ${join(dir, 'state', 'checkpoint')}`,
-    `a.channels.fc.dataDirs = ${join(dir, 'state', 'data')}`,
-    'a.channels.fc.minimumRequiredSpace = 1048576',
-    'a.sinks.web.type = http',
-    `a.sinks.web.endpoint = http://127.0.0.1:${port}/ingest`,
-    'a.sinks.web.format = ndjson',
-    'a.sinks.web.channel = fc',
-    '',
-  ].join('\n'));
+  writeFileSync(conf, agentConfig(dir, port, { writePosInterval: 600000 }, {}));
   const w = new SeqWriter(join(logs, 'app.log'), 'P');
   let cli: Cli | undefined;
   try {

@@ -74,21 +74,27 @@ test('rename rotation under steady writes (app.log → app.log.1 …, the app wr
  * regrows past the old offset before the agent can look, so only the
  * fingerprint of its first bytes can tell it was truncated.
  */
-test('copytruncate: lines before the copy and after the truncate exactly once, lines between at most once', async () => {
+/**
+ * Three copytruncates (copy to app.log.1, 5 lines into the original, truncate), each followed at once by more lines
+ * than the file held, through the CLI tailing `watch`: lines before each copy and after each truncation exactly
+ * once, the 5 between at most once. With the copies in the paths, `judged` says what the agent must log of them.
+ */
+async function copyTruncateScenario(watch: (logs: string) => string, seqPrefix: string, judged?: RegExp): Promise<void> {
   const { dir, cleanup } = tempDir();
   const logs = join(dir, 'logs');
   mkdirSync(logs);
   const receiver = new Receiver();
   const port = await receiver.listen();
-  const w = new SeqWriter(join(logs, 'app.log'), 'C');
+  const w = new SeqWriter(join(logs, 'app.log'), seqPrefix);
   let cli: Cli | undefined;
   try {
-    cli = await quick(join(logs, '*.log'), join(dir, 'state'), port);
+    cli = await quick(watch(logs), join(dir, 'state'), port);
     w.write(150);
     for (let round = 0; round < 3; round++) {
       const sofar = w.written.filter((l) => !w.betweenCopyAndTruncate.includes(l));
       await until(() => `caught up before copytruncate ${round}: ${describeComparison(compareLines(sofar, receiver.bodies))}`,
         () => compareLines(sofar, receiver.bodies).missing.length === 0, 15_000, 25);
+      // the copy goes to app.log.1 each time, over the last one, as `cp` does
       w.copyTruncate(5);
       // regrow past the old size in the same tick: a size check alone cannot see the truncation
       w.write(200 + round * 50);
@@ -97,55 +103,27 @@ test('copytruncate: lines before the copy and after the truncate exactly once, l
     const deliverable = w.written.filter((l) => !w.betweenCopyAndTruncate.includes(l));
     await until(() => `every deliverable line: ${describeComparison(compareLines(deliverable, receiver.bodies))}`,
       () => compareLines(deliverable, receiver.bodies).missing.length === 0, 20_000, 50);
+    if (judged) await until(`three copies judged (${judged})`, () => (cli!.stderr.match(new RegExp(judged, 'g')) ?? []).length === 3, 10_000);
     await stop(cli);
     const c = compareLines(w.written, receiver.bodies);
     assert.equal(c.missing.filter((l) => !w.betweenCopyAndTruncate.includes(l)), [], describeComparison(c));
     assert.equal([c.duplicates.length, c.unexpected.length], [0, 0], describeComparison(c));
     assert.ok(cli.stderr.includes('was truncated'), 'the agent logged the truncation');
-    console.log(`  copytruncate: ${w.written.length} lines, 3 truncations, ${w.betweenCopyAndTruncate.length - c.missing.length}/${w.betweenCopyAndTruncate.length} copy–truncate window lines delivered, none twice`);
+    console.log(`  copytruncate${judged ? ', copies tailed too' : ''}: ${w.written.length} lines, 3 truncations, ${w.betweenCopyAndTruncate.length - c.missing.length}/${w.betweenCopyAndTruncate.length} copy–truncate window lines delivered, none twice`);
   } finally {
     cli?.kill('SIGKILL');
     w.close();
     await receiver.close();
     cleanup();
   }
+}
+
+test('copytruncate: lines before the copy and after the truncate exactly once, lines between at most once', async () => {
+  await copyTruncateScenario((logs) => join(logs, '*.log'), 'C');
 });
 
 test('copytruncate with the copies in the paths (--watch DIR): no line twice, the copies are known by their bytes', async () => {
-  const { dir, cleanup } = tempDir();
-  const logs = join(dir, 'logs');
-  mkdirSync(logs);
-  const receiver = new Receiver();
-  const port = await receiver.listen();
-  const w = new SeqWriter(join(logs, 'app.log'), 'K');
-  let cli: Cli | undefined;
-  try {
-    cli = await quick(logs, join(dir, 'state'), port);
-    w.write(150);
-    for (let round = 0; round < 3; round++) {
-      const sofar = w.written.filter((l) => !w.betweenCopyAndTruncate.includes(l));
-      await until(() => `caught up before copytruncate ${round}: ${describeComparison(compareLines(sofar, receiver.bodies))}`,
-        () => compareLines(sofar, receiver.bodies).missing.length === 0, 15_000, 25);
-      // the copy goes to app.log.1 each time, over the last one, as `cp` does
-      w.copyTruncate(5);
-      w.write(200 + round * 50);
-    }
-    w.close();
-    const deliverable = w.written.filter((l) => !w.betweenCopyAndTruncate.includes(l));
-    await until(() => `every deliverable line: ${describeComparison(compareLines(deliverable, receiver.bodies))}`,
-      () => compareLines(deliverable, receiver.bodies).missing.length === 0, 20_000, 50);
-    await until('the three copies judged', () => (cli!.stderr.match(/app\.log\.1 is a copy of/g) ?? []).length === 3, 10_000);
-    await stop(cli);
-    const c = compareLines(w.written, receiver.bodies);
-    assert.equal(c.missing.filter((l) => !w.betweenCopyAndTruncate.includes(l)), [], describeComparison(c));
-    assert.equal([c.duplicates.length, c.unexpected.length], [0, 0], describeComparison(c));
-    console.log(`  copytruncate, copies tailed too: ${w.written.length} lines, 3 copies, ${w.betweenCopyAndTruncate.length - c.missing.length}/${w.betweenCopyAndTruncate.length} copy–truncate window lines delivered, none twice`);
-  } finally {
-    cli?.kill('SIGKILL');
-    w.close();
-    await receiver.close();
-    cleanup();
-  }
+  await copyTruncateScenario((logs) => logs, 'K', /app\.log\.1 is a copy of/);
 });
 
 test.run();
