@@ -63,21 +63,14 @@ test('rename rotation under steady writes (app.log → app.log.1 …, the app wr
 });
 
 /**
- * copytruncate's guarantee, stated: the copy (app.log.1) is not tailed (it
- * holds lines already read from app.log; `--watch DIR/*.log` leaves it out),
- * so a line is deliverable only if it was in app.log when the tailer read it
- * or is written after the truncate. Lines written between the copy and the
- * truncate are in neither file afterwards: logrotate itself loses them unless
- * the tailer read them in that window. So: every line written before the copy
- * (once the tailer caught up) and every line after the truncate is delivered
- * exactly once; a line of the copy–truncate window at most once. The file
- * regrows past the old offset before the agent can look, so only the
- * fingerprint of its first bytes can tell it was truncated.
- */
-/**
- * Three copytruncates (copy to app.log.1, 5 lines into the original, truncate), each followed at once by more lines
- * than the file held, through the CLI tailing `watch`: lines before each copy and after each truncation exactly
- * once, the 5 between at most once. With the copies in the paths, `judged` says what the agent must log of them.
+ * copytruncate's guarantee, stated. Three copytruncates (copy to app.log.1, 5 lines into the original, truncate),
+ * each followed at once by more lines than the file held, through the CLI tailing `watch`. Lines written between
+ * the copy and the truncate are in neither file afterwards (logrotate itself loses them unless the tailer read
+ * them in that window), so: every line written before the copy (once the tailer caught up) and every line after
+ * the truncate is delivered exactly once, a line of the window at most once. The file regrows past the old offset
+ * before the agent can look, so only the fingerprint of its first bytes can tell it was truncated. Whether the copy
+ * is tailed too (`--watch DIR`) or left out (`DIR/*.log`), nothing is sent twice; with the copies in the paths,
+ * `judged` says what the agent must log of them.
  */
 async function copyTruncateScenario(watch: (logs: string) => string, seqPrefix: string, judged?: RegExp): Promise<void> {
   const { dir, cleanup } = tempDir();

@@ -2,7 +2,7 @@
 // (src/sources/taildir/copies.ts), and a file that only looks like a copy loses nothing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, copyFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeProcessor, buildSource, FAST } from './taildir.harness.ts';
 import { tempDir, until } from './helpers/poll.ts';
@@ -175,7 +175,9 @@ test('a held "copy" that goes on with lines of its own as its original is trunca
 test('an idle-closed original is opened to compare a copy made slowly: held, then read on from where the original ended', async () => {
   const { dir, cleanup } = tempDir();
   const proc = new FakeProcessor();
-  const { source, logs } = buildSource({ ...keys(dir), idleTimeout: 100 }, proc, dir);
+  // Flume's own pace of looking at files (a second), not the tests' fast one: the copy is judged before the
+  // original's truncation is seen by the periodic check, so the judging must look at the closed original itself
+  const { source, logs } = buildSource({ ...keys(dir), idleTimeout: 100, backoffSleepIncrement: 1000, maxBackoffSleep: 5000 }, proc, dir);
   try {
     const live = join(dir, 'app.log');
     writeFileSync(live, lines(0, 400));
@@ -192,6 +194,34 @@ test('an idle-closed original is opened to compare a copy made slowly: held, the
     await until('405 lines', () => proc.events.length >= 405);
     await until('handed over', () => logs.some((l) => /app\.log\.1 is a copy of/.test(l)));
     assertOnce(proc, 405);
+  } finally {
+    await source.stop();
+    cleanup();
+  }
+});
+
+test('a held look-alike that writes lines of its own and is deleted while reading is paused (channel full): its lines arrive', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  const { source, logs } = buildSource(keys(dir), proc, dir);
+  try {
+    const banner = lines(0, 30);
+    writeFileSync(join(dir, 'app.log'), banner + lines(30, 40));
+    await source.start();
+    await until('40 lines', () => proc.events.length >= 40);
+    writeFileSync(join(dir, 'app.log.b'), banner);
+    await until('held', () => logs.some((l) => /app\.log\.b repeats the bytes/.test(l)));
+    // the channel refuses: reading pauses, housekeeping goes on
+    proc.full = true;
+    appendFileSync(join(dir, 'app.log'), lines(40, 41));
+    await until('a put refused', () => proc.refused > 0);
+    appendFileSync(join(dir, 'app.log.b'), lines(100, 110));
+    unlinkSync(join(dir, 'app.log.b'));
+    // retries at backoffSleepIncrement while the file checks (which see the deletion) and housekeeping go on
+    await until('reading paused a while', () => proc.refused >= 5);
+    proc.full = false;
+    await until('the own lines of app.log.b', () => proc.bodies().filter((b) => b.startsWith('seq-0001')).length === 10);
+    assert.is(source.counters.get('BytesAbandoned'), 0);
   } finally {
     await source.stop();
     cleanup();

@@ -37,7 +37,7 @@ export interface Cut {
   at: number;
 }
 
-/** How long after a truncation a new file can be found to be the truncated file's copy. */
+/** How long after a truncation a new file can be found to be the truncated file's copy (the source's copyWindow). */
 export const CUT_MS = 60_000;
 
 /** The COPY_WINDOW bytes of an open file before `at`, or undefined when it holds fewer (or cannot be read). */

@@ -89,12 +89,16 @@ export class PositionStore {
     }
     try {
       const o = JSON.parse(text) as { base?: unknown; entries?: unknown };
-      if (o.base !== baseOf(this.durableText) || !Array.isArray(o.entries) || !o.entries.every(isEntry)) return undefined;
-      this.lastRecent = text;
-      return o.entries;
+      if (o.base === baseOf(this.durableText) && Array.isArray(o.entries) && o.entries.every(isEntry)) {
+        this.lastRecent = text;
+        return o.entries;
+      }
     } catch {
-      return undefined;
+      // cut short
     }
+    // stale or cut: gone, so that it cannot count again should the durable file ever read as its base once more
+    await unlink(this.recentPath).catch(() => undefined);
+    return undefined;
   }
 
   private async loadDurable(): Promise<LoadedPositions> {

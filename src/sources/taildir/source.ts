@@ -98,7 +98,7 @@ interface Tracked {
   released: boolean;
   /** the headers of the file's plain lines: frozen, shared by them */
   headers: Readonly<Record<string, string>>;
-  /** found without a position and nothing of it read yet: it may be another file's copy (see copies.ts) */
+  /** nothing of its bytes read yet (found without a position, at position 0, or just truncated): it may be another file's copy (copies.ts) */
   fresh: boolean;
   /** held unread: a copy of another file's bytes, while that one is whole */
   held?: Hold;
@@ -705,7 +705,9 @@ export class TaildirSource implements Source, WritesFiles {
 
   /** Stat an open file and take in what changed (a truncation makes its cut and hands its copies over). */
   private async look(t: Tracked): Promise<void> {
-    const st = t.reader.fd === null ? null : fstatNow(t.reader.fd);
+    let st: Stats | null;
+    if (t.reader.fd !== null) st = fstatNow(t.reader.fd);
+    else st = await statP(t.path).then((s) => (identityKey(s.dev, s.ino) === t.key ? s : null), () => null);
     if (st) await this.observe(t, st);
   }
 
@@ -746,15 +748,18 @@ export class TaildirSource implements Source, WritesFiles {
   }
 
   /**
-   * A held copy deleted is let go (its original has every byte of it). One whose original has not been truncated
+   * A held copy deleted (or gone from the paths) is let go once it is known to hold only bytes its original gave
+   * (compared up to its size, and read from the original that far). One whose original has not been truncated
    * within copyWindow of its last growth is a file of its own after all (a backup, or a log that happens to repeat
    * another): read from its start, its lines sent again rather than never.
    */
   private keepHolding(x: Tracked, now: number): void {
     const h = x.held!;
-    // every byte of it was read from the original (the bytes past that are in the copy only once the original is truncated)
-    if ((x.deleted || !x.listed) && h.of.reader.pos >= x.size) {
+    // every byte of it is known to be the original's (compared) and was read from there; its size now, not as last seen
+    const size = (x.reader.fd === null ? null : fstatNow(x.reader.fd))?.size ?? x.size;
+    if ((x.deleted || !x.listed) && size <= h.upTo && h.of.reader.pos >= h.upTo) {
       this.log.info(`${x.path}: a copy of ${h.of.path} held unread, ${x.deleted ? 'deleted' : 'gone from the paths'}: released`);
+      this.handOver(x, x.reader.pos);
       this.dropHold(x);
       void this.closeFile(x);
       x.released = true;
@@ -813,8 +818,8 @@ export class TaildirSource implements Source, WritesFiles {
   private forget(f: Tracked, why: string): void {
     this.log.debug(`${f.path}: let go, ${why}`);
     this.handOver(f, f.reader.pos);
-    // a held copy's bytes are its original's: nothing of it is lost
-    const lost = f.held ? 0 : Math.max(0, f.size - f.reader.pos);
+    // a held copy's bytes are its original's as far as they were compared
+    const lost = Math.max(0, f.size - (f.held ? f.held.upTo : f.reader.pos));
     this.dropHold(f);
     if (lost > 0) {
       this.counters.inc('BytesAbandoned', lost);
@@ -867,9 +872,13 @@ export class TaildirSource implements Source, WritesFiles {
         }
         opened = false;
         const may = f.fresh || f.held ? this.mayRead(f) : true;
-        if (may === false || (may !== true && !(await may))) {
-          f.hint = false;
-          break;
+        if (may !== true) {
+          if (!(await may)) {
+            f.hint = false;
+            break;
+          }
+          // the comparison awaited: look for a truncation again, right before the read
+          await this.look(f);
         }
         const seq = f.changeSeq;
         const lines = this.collector(f, batchMax);
@@ -945,14 +954,16 @@ export class TaildirSource implements Source, WritesFiles {
       return false;
     }
     const st = fstatNow(fd);
-    if (!st || identityKey(st.dev, st.ino) !== f.key || !(await fingerprintMatches(fd, st.size, f.fp).catch(() => false))) {
+    if (!st || identityKey(st.dev, st.ino) !== f.key) {
       // the path holds another file now; the listing will pick it up as new
       await closeFd(fd);
       this.needList = true;
       f.hint = false;
-      if (!f.listed || (st && identityKey(st.dev, st.ino) === f.key)) this.forget(f, 'it was replaced while closed');
+      if (!f.listed) this.forget(f, 'it was replaced while closed');
       return false;
     }
+    // the same file; if its first bytes changed it was truncated while closed, which observe takes in as it does
+    // for an open file (its cut made, its held copies handed over, read again from its start)
     f.reader.fd = fd;
     this.openCount++;
     await this.observe(f, st);
@@ -1084,8 +1095,8 @@ export class TaildirSource implements Source, WritesFiles {
   /**
    * Positions moved (a commit, a new file, a truncation): the durable write waits for housekeeping and
    * writePosInterval; the recent one (positions.ts) is made RECENT_POS_MS after the first change, by a timer, since
-   * a commit comes while the loop may sleep for seconds. A tenth of a ms per file tracked on top keeps the JSON of
-   * thousands of files from costing more than a few per cent of a core.
+   * a commit comes while the loop may sleep for seconds. With more than 250 files, a tenth of a ms per file keeps the
+   * JSON of thousands of them from costing more than a few per cent of a core.
    */
   private positionsChanged(): void {
     this.posDirty = true;
