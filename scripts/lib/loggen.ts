@@ -1,7 +1,7 @@
 // Sequenced access-log lines: every line carries a unique `seq=` number and the
 // wall-clock time it was written (`t=` microseconds), so a receiver can prove
 // that nothing was lost and measure end-to-end latency from the line alone.
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 
 const PATHS = ['/api/v1/items', '/api/v1/orders', '/static/app.js', '/login', '/api/v2/search', '/healthz', '/img/logo.png'];
 const AGENTS = ['Mozilla/5.0 (X11; Linux x86_64; rv:125.0)', 'curl/8.5.0', 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4)', 'Go-http-client/1.1'];
@@ -55,6 +55,10 @@ export function writeLogFile(path: string, lines: number, first = 0): number {
     }
   }
   bytes += writeSync(fd, chunk);
+  // On the disk before any case runs: left to the kernel, its writeback came 30 s later (dirty_expire_centisecs),
+  // a burst of 160 MB in the middle of node's live case, and the agent's durable appends waited behind it (a
+  // 105-142 ms stall in each run, BENCHMARKS.md). An application's own log is written back as it grows.
+  fsyncSync(fd);
   closeSync(fd);
   return bytes;
 }
