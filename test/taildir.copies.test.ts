@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { appendFileSync, copyFileSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeProcessor, buildSource, FAST } from './taildir.harness.ts';
+import type { TaildirSource } from '../src/sources/taildir/source.ts';
 import { tempDir, until } from './helpers/poll.ts';
 
 // 60-byte lines: 20 of them make more than the kilobyte a copy is judged by
@@ -146,7 +147,11 @@ test('a file that only starts like another (the same first kilobyte) is read who
   }
 });
 
-test('a held "copy" that goes on with lines of its own as its original is truncated: its own lines all arrive', async () => {
+/**
+ * app.log (a 30-line banner and 10 lines) read, then app.log.b, another instance's log that so far holds only the
+ * same banner, held as its copy; `then` goes on from there.
+ */
+async function lookAlikeHeld(then: (dir: string, proc: FakeProcessor, source: TaildirSource) => Promise<void>): Promise<void> {
   const { dir, cleanup } = tempDir();
   const proc = new FakeProcessor();
   const { source, logs } = buildSource(keys(dir), proc, dir);
@@ -155,9 +160,17 @@ test('a held "copy" that goes on with lines of its own as its original is trunca
     writeFileSync(join(dir, 'app.log'), banner + lines(30, 40));
     await source.start();
     await until('40 lines', () => proc.events.length >= 40);
-    // another instance's log, so far only the same banner: held as a copy
     writeFileSync(join(dir, 'app.log.b'), banner);
     await until('held', () => logs.some((l) => /app\.log\.b repeats the bytes/.test(l)));
+    await then(dir, proc, source);
+  } finally {
+    await source.stop();
+    cleanup();
+  }
+}
+
+test('a held "copy" that goes on with lines of its own as its original is truncated: its own lines all arrive', async () => {
+  await lookAlikeHeld(async (dir, proc) => {
     // its own lines, and the original truncated before the copy is looked at again
     appendFileSync(join(dir, 'app.log.b'), lines(100, 110));
     truncateSync(join(dir, 'app.log'), 0);
@@ -166,10 +179,7 @@ test('a held "copy" that goes on with lines of its own as its original is trunca
     const bodies = proc.bodies();
     for (let i = 100; i < 110; i++) assert.is(bodies.filter((b) => b === line(i)).length, 1, `app.log.b line ${i}`);
     for (let i = 30; i < 45; i++) assert.is(bodies.filter((b) => b === line(i)).length, 1, `app.log line ${i}`);
-  } finally {
-    await source.stop();
-    cleanup();
-  }
+  });
 });
 
 test('an idle-closed original is opened to compare a copy made slowly: held, then read on from where the original ended', async () => {
@@ -201,16 +211,7 @@ test('an idle-closed original is opened to compare a copy made slowly: held, the
 });
 
 test('a held look-alike that writes lines of its own and is deleted while reading is paused (channel full): its lines arrive', async () => {
-  const { dir, cleanup } = tempDir();
-  const proc = new FakeProcessor();
-  const { source, logs } = buildSource(keys(dir), proc, dir);
-  try {
-    const banner = lines(0, 30);
-    writeFileSync(join(dir, 'app.log'), banner + lines(30, 40));
-    await source.start();
-    await until('40 lines', () => proc.events.length >= 40);
-    writeFileSync(join(dir, 'app.log.b'), banner);
-    await until('held', () => logs.some((l) => /app\.log\.b repeats the bytes/.test(l)));
+  await lookAlikeHeld(async (dir, proc, source) => {
     // the channel refuses: reading pauses, housekeeping goes on
     proc.full = true;
     appendFileSync(join(dir, 'app.log'), lines(40, 41));
@@ -222,10 +223,7 @@ test('a held look-alike that writes lines of its own and is deleted while readin
     proc.full = false;
     await until('the own lines of app.log.b', () => proc.bodies().filter((b) => b.startsWith('seq-0001')).length === 10);
     assert.is(source.counters.get('BytesAbandoned'), 0);
-  } finally {
-    await source.stop();
-    cleanup();
-  }
+  });
 });
 
 test('a copy whose original is not truncated (a backup) is read from its start once the copy window passes', async () => {
