@@ -68,7 +68,7 @@ export function markBefore(fd: number, at: number): number | undefined {
 export function sameBefore(a: number, b: number, at: number): boolean {
   const wa = windowBefore(a, at);
   const wb = wa && windowBefore(b, at);
-  return wb !== undefined && wa!.equals(wb);
+  return wa !== undefined && wb !== undefined && wa.equals(wb);
 }
 
 /** Can a file with this fingerprint be judged a copy at all (a full first kilobyte)? */

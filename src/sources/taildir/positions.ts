@@ -1,4 +1,4 @@
-import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { crc32 } from '../../channels/file/crc32.ts';
 import { mkdirp } from '../../core/mkdirp.ts';
@@ -60,8 +60,7 @@ function isEntry(v: unknown): v is PositionEntry {
 
 export class PositionStore {
   private writing: Promise<void> = Promise.resolve();
-  private lastWritten = '';
-  /** the durable file's text as read or last written (what `.recent` names as its base) */
+  /** the durable file's text as read or last written: an unchanged list is not written again, and `.recent` names it as its base */
   private durableText = '';
   /** what `<file>.recent` holds ('' when there is none) */
   private lastRecent = '';
@@ -70,6 +69,11 @@ export class PositionStore {
 
   get recentPath(): string {
     return `${this.path}.recent`;
+  }
+
+  /** Every file the store writes (the agent must never tail them). */
+  files(): string[] {
+    return [this.path, `${this.path}.tmp`, this.recentPath, `${this.recentPath}.tmp`];
   }
 
   async load(): Promise<LoadedPositions> {
@@ -123,7 +127,6 @@ export class PositionStore {
     }
     const entries = parsed.filter(isEntry);
     const bad = parsed.length - entries.length;
-    this.lastWritten = text;
     return bad > 0
       ? { existed: true, entries, problem: `${this.path}: ${bad} malformed entries ignored` }
       : { existed: true, entries };
@@ -136,7 +139,10 @@ export class PositionStore {
   save(entries: readonly PositionEntry[], force = false): Promise<void> {
     const text = JSON.stringify(entries.map(orderKeys));
     return this.chain(async () => {
-      if (text !== this.lastWritten || force) await this.writeAtomic(text);
+      if (text !== this.durableText || force) {
+        await replaceFile(this.path, text, true);
+        this.durableText = text;
+      }
       // the durable file is the newest now
       if (this.lastRecent !== '') {
         await unlink(this.recentPath).catch(() => undefined);
@@ -149,19 +155,10 @@ export class PositionStore {
   saveRecent(entries: readonly PositionEntry[]): Promise<void> {
     const list = JSON.stringify(entries.map(orderKeys));
     return this.chain(async () => {
-      if (this.lastRecent === '' && list === this.lastWritten) return; // the durable file says as much
+      if (this.lastRecent === '' && list === this.durableText) return; // the durable file says as much
       const text = `{"base":"${baseOf(this.durableText)}","entries":${list}}`;
       if (text === this.lastRecent) return;
-      const dir = dirname(this.path);
-      await mkdirp(dir);
-      const tmp = `${this.recentPath}.tmp`;
-      try {
-        await writeFile(tmp, text);
-        await rename(tmp, this.recentPath);
-      } catch (err) {
-        await unlink(tmp).catch(() => undefined);
-        throw err;
-      }
+      await replaceFile(this.recentPath, text, false);
       this.lastRecent = text;
     });
   }
@@ -173,26 +170,30 @@ export class PositionStore {
     return next;
   }
 
-  private async writeAtomic(text: string): Promise<void> {
-    const dir = dirname(this.path);
-    await mkdirp(dir);
-    const tmp = `${this.path}.tmp`;
+}
+
+/**
+ * Writes `text` to `path` through `<path>.tmp` renamed over it, so a crash leaves the old file or the new one;
+ * `durable`: the temp file is fsync'ed before the rename and the directory after it. A failed write removes the temp.
+ */
+async function replaceFile(path: string, text: string, durable: boolean): Promise<void> {
+  const dir = dirname(path);
+  await mkdirp(dir);
+  const tmp = `${path}.tmp`;
+  try {
     const fh = await open(tmp, 'w');
     try {
       await fh.writeFile(text);
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }
-    try {
-      await rename(tmp, this.path);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
-    await fsyncDir(dir);
-    this.lastWritten = this.durableText = text;
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
   }
+  if (durable) await fsyncDir(dir);
 }
 
 /** What `.recent` names the durable file by: the CRC-32 of its text. */
