@@ -180,4 +180,38 @@ test('flushPartial hands out the last unterminated line', withFile('a\nlast', as
   assert.is(r.pos, 6);
 }));
 
+test('bytesBefore: after every batch, the bytes before pos are the file\'s own (or undefined once the buffer moved on)', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, 'f.log');
+    let content = '';
+    for (let i = 0; i < 3000; i++) content += `line ${i} ${'x'.repeat(i % 37)}\n`;
+    writeFileSync(path, content);
+    const file = Buffer.from(content);
+    const fd = openSync(path, 'r');
+    // small chunks: the buffer is replaced (and the bytes before pos lost) many times
+    const r = new FileReader(0, { maxLineLength: 1000, longLines: 'split', chunkSize: 4096 });
+    r.fd = fd;
+    let held = 0;
+    let gone = 0;
+    for (;;) {
+      const res = await r.read(7, () => undefined);
+      for (const n of [1, 100, 1024]) {
+        const w = r.bytesBefore(n);
+        if (w === undefined) {
+          gone++;
+          continue;
+        }
+        held++;
+        assert.ok(w.equals(file.subarray(r.pos - n, r.pos)), `the ${n} bytes before ${r.pos}`);
+      }
+      if (res.eof) break;
+    }
+    closeSync(fd);
+    assert.ok(held > 1000 && gone > 0, `${held} windows in hand, ${gone} not`);
+  } finally {
+    cleanup();
+  }
+});
+
 test.run();

@@ -61,7 +61,12 @@ function windowBefore(fd: number, at: number): Buffer | undefined {
 /** A checksum of the COPY_WINDOW bytes before `at` (undefined if the file has fewer): kept, where the bytes are not. */
 export function markBefore(fd: number, at: number): number | undefined {
   const w = windowBefore(fd, at);
-  return w && crc32(w);
+  return w && markOf(w);
+}
+
+/** The mark of a window of COPY_WINDOW bytes in hand (markBefore without reading them again). */
+export function markOf(window: Uint8Array): number {
+  return crc32(window);
 }
 
 /** Do two open files hold the same COPY_WINDOW bytes before `at`? */

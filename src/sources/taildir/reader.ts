@@ -138,6 +138,15 @@ export class FileReader {
     return this.end - this.start;
   }
 
+  /**
+   * The `n` bytes of the file before `pos` as they were read, if the buffer
+   * still holds them (a view; reads only ever fill the buffer after `end`, so
+   * buf[i] is the file's byte at pos - (start - i) for every i below `end`).
+   */
+  bytesBefore(n: number): Buffer | undefined {
+    return this.start >= n ? this.buf.subarray(this.start - n, this.start) : undefined;
+  }
+
   /** Forget buffered bytes and continue from `pos` (after truncation, or to re-read). */
   reset(pos: number): void {
     this.pos = pos;

@@ -10,7 +10,7 @@ import { Discovery, type FileGroup, type WatchEvent } from './discovery.ts';
 import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fingerprintMatches, fingerprintMatchesNow, fingerprintOf, identityKey, type Fingerprint } from './identity.ts';
 import { PositionStore, type PositionEntry } from './positions.ts';
 import { BatchCollector, releaseBatch } from './collector.ts';
-import { CUT_MS, judgeable, markBefore, sameBefore, type Cut } from './copies.ts';
+import { COPY_WINDOW, CUT_MS, judgeable, markBefore, markOf, sameBefore, type Cut } from './copies.ts';
 import { chunkBytes, FileReader, fstatNow, openRead, closeFd, type LongLines } from './reader.ts';
 
 const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -902,7 +902,9 @@ export class TaildirSource implements Source, WritesFiles {
         if (lines.count > 0 || f.reader.pos !== before) {
           f.fresh = false;
           if (judgeable(f.fp) && f.reader.fd !== null) {
-            const crc = markBefore(f.reader.fd, f.reader.pos);
+            // from the bytes just read when the buffer still has them: a read(2) per batch was 1 % of a backlog's time
+            const w = f.reader.bytesBefore(COPY_WINDOW);
+            const crc = w ? markOf(w) : markBefore(f.reader.fd, f.reader.pos);
             f.mark = crc === undefined ? undefined : { at: f.reader.pos, crc };
           }
           this.submit(f, lines.batch());
