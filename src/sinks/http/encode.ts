@@ -334,8 +334,17 @@ class JsonWriter {
   private blockPrefix(b: Buffer, at: EntryLayout): Prefix {
     const len = at.headersLen;
     const last = this.block;
-    // the same block (SAME_AS_FIRST entries point at their first entry's), or an equal one
-    if (last && last.len === len && ((last.buf === b && last.at === at.headersAt) || sameRange(last.buf, last.at, b, at.headersAt, len))) return last.prefix;
+    if (last && last.len === len) {
+      // the same block (SAME_AS_FIRST entries point at their first entry's)
+      if (last.buf === b && last.at === at.headersAt) return last.prefix;
+      // or an equal one (the next record's): remembered as the block, so the rest of its entries need no comparing
+      // (Deno's throughput profile: 60 ms per million lines comparing every entry's block again)
+      if (sameRange(last.buf, last.at, b, at.headersAt, len)) {
+        last.buf = b;
+        last.at = at.headersAt;
+        return last.prefix;
+      }
+    }
     // (every header takes at least 6 bytes, so equal blocks hold equally many headers)
     const bytes = Buffer.from(`{"headers":${headersJson(decodeHeaderBlock(b, at.headersAt, at.headerCount))},"body":"`, 'utf8');
     const prefix = { bytes, at: -1 };
