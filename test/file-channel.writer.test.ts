@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
-import { GroupCommitLog, type ActiveSegment } from '../src/channels/file/group-commit.ts';
+import { coalesce, GroupCommitLog, type ActiveSegment } from '../src/channels/file/group-commit.ts';
 import { offOf, pos } from '../src/channels/file/framing.ts';
 import { createSegment } from '../src/channels/file/segment.ts';
 import { tempDir } from './helpers/poll.ts';
@@ -87,6 +87,36 @@ test('records roll into a new segment before overflowing the current one', async
     assert.equal(spans, [[pos(1, 40), pos(1, 140)], [pos(2, 40), pos(2, 140)], [pos(2, 140), pos(2, 170)]]);
     assert.is(log.segment, next);
     assert.is(statSync(first.path).size, 140);
+  } finally {
+    cleanup();
+  }
+});
+
+test('coalesce joins frames that lie back to back in one slab, in order, and nothing else', () => {
+  const slab = Buffer.alloc(100);
+  for (let i = 0; i < 100; i++) slab[i] = i;
+  const other = Buffer.from([200, 201, 202]);
+  const bufs = [slab.subarray(0, 10), slab.subarray(10, 25), other, slab.subarray(25, 30), slab.subarray(40, 50), slab.subarray(50, 60)];
+  const out = coalesce(bufs);
+  assert.equal(out.map((b) => b.length), [25, 3, 5, 20]);
+  assert.ok(Buffer.concat(out).equals(Buffer.concat(bufs)));
+  // views, not copies: a joined piece reads the slab itself
+  slab[0] = 99;
+  assert.is(out[0][0], 99);
+  assert.equal(coalesce([]), []);
+});
+
+test('appends of frames cut back to back from one slab (written as one piece) land whole and in order', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const seg = segment(dir);
+    const log = new GroupCommitLog(seg, 1 << 20, { roll: () => { throw new Error('no roll expected'); } });
+    const slab = Buffer.alloc(3000);
+    const frames = Array.from({ length: 30 }, (_, i) => slab.subarray(i * 100, (i + 1) * 100).fill(i + 1));
+    const starts: number[] = [];
+    await Promise.all(frames.map((f) => log.append(f, (start) => starts.push(offOf(start)))));
+    assert.equal(starts, frames.map((_, i) => 40 + i * 100));
+    assert.ok(readFileSync(seg.path).subarray(40).equals(slab));
   } finally {
     cleanup();
   }

@@ -5,9 +5,10 @@
  * order, synchronously for the whole group (so the channel's state never sees
  * half a group).
  */
-import { closeSync, fdatasync, fstatSync, ftruncateSync, writev } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, ftruncateSync, write, writev } from 'node:fs';
 import { FlumeError } from '../../core/errors.ts';
 import { offOf, pos, segOf } from './framing.ts';
+import { WRITES_BLOCK_THE_LOOP } from './segment.ts';
 
 export interface ActiveSegment {
   id: number;
@@ -303,12 +304,51 @@ export class GroupCommitLog {
   }
 }
 
+/**
+ * Deno's `writev` copies its buffers into one (`Buffer.concat`) and then
+ * writes that on the event loop: 500 writes of 400 KB cost it 100–200 ms of
+ * CPU as `writev` against 60–75 ms as one `write` each (Node: the other way
+ * round, `writev` the cheaper). There each piece is written with `write`.
+ */
+const WRITEV_COPIES = WRITES_BLOCK_THE_LOOP;
+
+/**
+ * Buffers that lie back to back in one allocation (put frames are cut one
+ * after another from a slab) joined into one view, in order: fewer pieces for
+ * one write. Nothing is copied.
+ */
+export function coalesce(bufs: readonly Buffer[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of bufs) {
+    const k = out.length - 1;
+    const last = out[k];
+    if (k >= 0 && last.buffer === b.buffer && last.byteOffset + last.length === b.byteOffset) {
+      out[k] = Buffer.from(last.buffer, last.byteOffset, last.length + b.length);
+    } else {
+      out.push(b);
+    }
+  }
+  return out;
+}
+
 /** Writes `bufs` back to back at `at`, finishing short writes. */
 async function writeAll(fd: number, bufs: Buffer[], at: number): Promise<void> {
+  const pieces = coalesce(bufs);
   let off = at;
+  if (WRITEV_COPIES) {
+    for (const b of pieces) {
+      for (let done = 0; done < b.length; ) {
+        const n = await new Promise<number>((res, rej) => write(fd, b, done, b.length - done, off + done, (e, w) => (e ? rej(e) : res(w))));
+        if (n <= 0) throw new Error('a write made no progress');
+        done += n;
+      }
+      off += b.length;
+    }
+    return;
+  }
   // writev takes a bounded number of buffers per call on some systems
-  for (let i = 0; i < bufs.length; i += 512) {
-    const part = bufs.slice(i, i + 512);
+  for (let i = 0; i < pieces.length; i += 512) {
+    const part = pieces.slice(i, i + 512);
     let want = 0;
     for (const b of part) want += b.length;
     let n = await new Promise<number>((res, rej) => writev(fd, part, off, (e, w) => (e ? rej(e) : res(w))));

@@ -218,7 +218,7 @@ export async function createSegmentAhead(dir: string, id: number, now = Date.now
  * 1.09–1.25 s, and its p99 at 100k lines/s from 104–129 ms to 7–58 ms
  * (BENCHMARKS.md).
  */
-const WRITES_BLOCK_THE_LOOP = 'Deno' in globalThis;
+export const WRITES_BLOCK_THE_LOOP = 'Deno' in globalThis;
 
 /**
  * Opens a segment for writing. With O_DSYNC (where the platform has it) every
