@@ -1,5 +1,6 @@
 import { close, fstatSync, open, read, readSync, constants, type Stats } from 'node:fs';
 import type { BufferPool } from '../../core/buffer-pool.ts';
+import { NewlineFinder } from './newline.ts';
 
 /**
  * Reads one file by offset on an open descriptor, in large chunks, and splits
@@ -31,6 +32,8 @@ export interface ReaderOptions {
    * nobody holds it: the sink must hold (or pin) every chunk it keeps a range of.
    */
   pool?: BufferPool;
+  /** find line ends with Buffer#indexOf (true) or a word at a time (false); by default as the runtime does best (newline.ts); for tests */
+  nativeIndexOf?: boolean;
 }
 
 /** A mark on a line that is not a whole line of the file. */
@@ -117,6 +120,7 @@ export class FileReader {
   /** truncate mode: dropping the rest of an over-long line */
   private skipping = false;
   private readonly chunk: number;
+  private readonly newlines: NewlineFinder;
 
   /** counters the source reads */
   bytesRead = 0;
@@ -126,6 +130,7 @@ export class FileReader {
   constructor(pos: number, private readonly opts: ReaderOptions) {
     this.pos = pos;
     this.chunk = chunkBytes(opts.chunkSize);
+    this.newlines = new NewlineFinder(opts.nativeIndexOf);
   }
 
   /** Offset of the next byte to read from the file (pos plus the buffered partial line). */
@@ -152,6 +157,7 @@ export class FileReader {
     this.pos = pos;
     this.opts.pool?.release(this.buf);
     this.buf = EMPTY;
+    this.newlines.forget();
     this.start = this.end = 0;
     this.piece = 0;
     this.skipping = false;
@@ -185,8 +191,7 @@ export class FileReader {
       if (this.start < this.end) {
         const buf = this.buf;
         const s = this.start;
-        let nl = buf.indexOf(NL, s);
-        if (nl >= this.end) nl = -1;
+        const nl = this.newlines.next(buf, s, this.end);
         if (this.skipping) {
           const stop = nl < 0 ? this.end : nl + 1;
           this.pos += stop - s;
