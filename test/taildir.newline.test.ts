@@ -71,4 +71,28 @@ test('a reader finding line ends a word at a time reads the same lines, across c
   }
 });
 
+test('a reader that moved to a fresh chunk keeps no view of the old one (an idle file holds one chunk, not two)', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, 'f.log');
+    // 250,000 bytes of 100-byte lines: the last read, the one that finds the end, comes after a move to a fresh chunk
+    writeFileSync(path, ('y'.repeat(99) + '\n').repeat(2500));
+    const r = new FileReader(0, { maxLineLength: 1 << 20, longLines: 'split', nativeIndexOf: false });
+    r.fd = openSync(path, 'r');
+    const finder = (r as unknown as { newlines: NewlineFinder }).newlines;
+    const own = (): ArrayBufferLike => (r as unknown as { buf: Buffer }).buf.buffer;
+    let lines = 0;
+    try {
+      const res = await r.read(1e9, () => void lines++);
+      assert.ok(res.eof);
+      assert.is(lines, 2500);
+      assert.ok(finder.memory === undefined || finder.memory === own(), 'the finder keeps views of a chunk its reader let go');
+    } finally {
+      closeSync(r.fd);
+    }
+  } finally {
+    cleanup();
+  }
+});
+
 test.run();

@@ -21,6 +21,11 @@ export class NewlineFinder {
 
   constructor(private readonly native: boolean = NATIVE_INDEXOF) {}
 
+  /** The memory whose views it keeps (for tests: it must be its reader's own). */
+  get memory(): ArrayBufferLike | undefined {
+    return this.mem;
+  }
+
   /** Lets go of the memory last searched (its reader dropped the buffer). */
   forget(): void {
     this.mem = undefined;

@@ -245,6 +245,8 @@ export class FileReader {
         if (keep > 0) this.buf.copy(target, 0, this.start, this.end);
         pool?.release(this.buf);
         this.buf = target;
+        // the finder's views would keep the old chunk alive (an idle file holding two)
+        this.newlines.forget();
         this.start = 0;
         this.end = keep;
       }
