@@ -24,9 +24,11 @@ export class BatchCollector {
     private readonly pool?: BufferPool,
     /** the channels take line batches (ChannelProcessor.takesLines); else events from the start */
     asLines = true,
+    /** lines expected (LineBatch's `expect`) */
+    expect = 0,
   ) {
     if (byteOffsets || !asLines) this.events = [];
-    else this.lines = new LineBatch(headers, maxLines);
+    else this.lines = new LineBatch(headers, maxLines, expect);
   }
 
   readonly sink: LineSink = (buf, start, end, offset, mark) => {

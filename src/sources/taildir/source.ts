@@ -11,7 +11,7 @@ import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fingerprintMatches, fingerprintMa
 import { PositionStore, type PositionEntry } from './positions.ts';
 import { BatchCollector, releaseBatch } from './collector.ts';
 import { COPY_WINDOW, CUT_MS, judgeable, markBefore, markOf, sameBefore, type Cut } from './copies.ts';
-import { chunkBytes, FileReader, fstatNow, openRead, closeFd, type LongLines } from './reader.ts';
+import { chunkBytes, FileReader, fstatNow, openRead, closeFd, SYNC_READ_MAX, type LongLines } from './reader.ts';
 
 const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -894,7 +894,8 @@ export class TaildirSource implements Source, WritesFiles {
           await this.look(f);
         }
         const seq = f.changeSeq;
-        const lines = this.collector(f, batchMax);
+        // more unread than a synchronous read takes is a backlog: its batch will be full
+        const lines = this.collector(f, batchMax, f.size - f.reader.readAt > SYNC_READ_MAX ? batchMax : 0);
         const before = f.reader.pos;
         const res = await f.reader.read(batchMax, lines.sink, f.size);
         f.lastRead = Date.now();
@@ -930,8 +931,8 @@ export class TaildirSource implements Source, WritesFiles {
     return progressed;
   }
 
-  private collector(f: Tracked, maxLines: number): BatchCollector {
-    return new BatchCollector(f.headers, this.opts.byteOffsetHeader, maxLines, this.pool, this.asLines);
+  private collector(f: Tracked, maxLines: number, expect = 0): BatchCollector {
+    return new BatchCollector(f.headers, this.opts.byteOffsetHeader, maxLines, this.pool, this.asLines, expect);
   }
 
   private syncReaderCounters(f: Tracked): void {
