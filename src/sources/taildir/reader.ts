@@ -57,7 +57,6 @@ export interface ReadResult {
 
 /** Below this much free room after the buffered bytes, a read gets a fresh buffer. */
 const MIN_READ_ROOM = 16 * 1024;
-const NL = 0x0a;
 const CR = 0x0d;
 const DEFAULT_CHUNK = 256 * 1024;
 const TRUNCATED: LineMark = { key: 'truncated', value: 'true' };
