@@ -6,7 +6,8 @@
 // With `--channel file` the batches go into the durable file channel (every
 // put and take commit fsync'ed, group commit) in the same temp dir. Either
 // channel is drained by the real null sink under its SinkRunner (batches of
-// 1000), as an agent runs it. BENCH_IN_FLIGHT=n sets the
+// 1000), as an agent runs it; the source puts batches of quick mode's size
+// (QUICK_SOURCE_BATCH, commands/watch.ts). BENCH_IN_FLIGHT=n sets the
 // source's puts in flight (default 8; 8 and 16 measure alike, 4 is 6-9 % slower);
 // with `--channel file` the disk's own floor is measured too: the same bytes
 // appended durably with no CPU work around them (durableAppendFloor);
@@ -27,6 +28,7 @@ import { ChannelProcessor } from '../src/core/channel-processor.ts';
 import { Logger } from '../src/core/log.ts';
 import { DEFAULT_RUNNER, SinkRunner } from '../src/core/sink-runner.ts';
 import { NullSink } from '../src/sinks/null.ts';
+import { QUICK_SOURCE_BATCH } from '../src/commands/watch.ts';
 import { ReplicatingSelector } from '../src/selectors/replicating.ts';
 import { TaildirSource } from '../src/sources/taildir/source.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from '../src/sources/taildir/spec.ts';
@@ -84,12 +86,12 @@ function floor(): { lines: number; ms: number } {
 
 /**
  * The disk's own floor for the file channel: the same number of bytes as the
- * file plus the channel's framing (10 bytes per entry, 24 per record of 1000),
+ * file plus the channel's framing (10 bytes per entry, 24 per record of QUICK_SOURCE_BATCH),
  * appended durably the way the channel's group commit writes (O_DSYNC, about
  * 400 KB per write, two writes in flight), with no CPU work around it.
  */
 async function durableAppendFloor(bytes: number): Promise<{ ms: number }> {
-  const total = bytes + LINES * 10 + Math.ceil(LINES / 1000) * 24;
+  const total = bytes + LINES * 10 + Math.ceil(LINES / QUICK_SOURCE_BATCH) * 24;
   const size = 400 * 1024;
   const block = Buffer.alloc(size, 0x78);
   const path = join(dir, 'floor.wal');
@@ -120,8 +122,8 @@ function peakRssMb(): number {
 async function throughSource(state: string): Promise<{ lines: number; ms: number; cpuMs: number; sysMs: number }> {
   const log = new Logger({ write: () => undefined }, 'error');
   const channel: Channel = CHANNEL === 'file'
-    ? new FileChannel({ ...FILE_CHANNEL_DEFAULTS, capacity: 20_000, transactionCapacity: 1000, minimumRequiredSpace: 0 }, { name: 'c1', log, stateDir: state })
-    : new MemoryChannel('c1', { capacity: 20_000, transactionCapacity: 1000, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 3000 });
+    ? new FileChannel({ ...FILE_CHANNEL_DEFAULTS, capacity: 20_000, transactionCapacity: QUICK_SOURCE_BATCH, minimumRequiredSpace: 0 }, { name: 'c1', log, stateDir: state })
+    : new MemoryChannel('c1', { capacity: 20_000, transactionCapacity: QUICK_SOURCE_BATCH, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 3000 });
   await channel.start();
   const processor = new ChannelProcessor([], new ReplicatingSelector([channel], []), log);
   const sink = new NullSink('k1');
@@ -131,7 +133,7 @@ async function throughSource(state: string): Promise<{ lines: number; ms: number
   const source = new TaildirSource({
     groups: [], groupHeaders: {}, paths: [file], exclude: [], defaultExcludes: true,
     skipToEnd: false, skipToEndOnFirstStart: false, idleTimeout: 120_000, writePosInterval: 3000,
-    batchSize: 1000, maxBatchCount: Infinity, backoffSleepIncrement: 1000, maxBackoffSleep: 5000,
+    batchSize: QUICK_SOURCE_BATCH, maxBatchCount: Infinity, backoffSleepIncrement: 1000, maxBackoffSleep: 5000,
     fileHeader: false, fileHeaderKey: 'file', byteOffsetHeader: false,
     maxLineLength: DEFAULT_MAX_LINE_LENGTH, longLines: 'split', maxOpenFiles: 256,
     ...(process.env.BENCH_IN_FLIGHT ? { maxInFlight: Number(process.env.BENCH_IN_FLIGHT) } : {}),
