@@ -1,6 +1,6 @@
 // Starting the real flume-tail CLI under a runtime, exactly as a user would,
 // and reading its Flume JSON metrics.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { get } from 'node:http';
 import { Cli, cliCommand, ROOT, type Runtime } from '../../test/helpers/cli.ts';
 
@@ -10,12 +10,25 @@ export interface AgentOptions {
   runtime: Runtime;
   /** Node and Bun: write a CPU profile (--cpu-prof, Chrome's format) into this dir when the agent exits. */
   cpuProfDir?: string;
+  /**
+   * Run the agent without the capabilities that let root read any file (dac_override, dac_read_search),
+   * through util-linux's `setpriv`, which execs the agent in its own process: as root, a file of mode 000
+   * is then unreadable to it, as to any other user. Only where `dacCapsDroppable()` says so.
+   */
+  dropDacCaps?: boolean;
+}
+
+/** True when running as root with `setpriv` at hand: the agent can be started without root's read-anything capabilities. */
+export function dacCapsDroppable(): boolean {
+  return process.getuid?.() === 0 && spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
 export function startAgent(args: string[], opts: AgentOptions): Cli {
   const [cmd, ...pre] = cliCommand(opts.runtime);
   const profFlags = (opts.runtime === 'node' || opts.runtime === 'bun') && opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
-  const child = spawn(cmd, [...profFlags, ...pre, ...args], {
+  const argv = [...profFlags, ...pre, ...args];
+  const [file, ...rest] = opts.dropDacCaps ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', cmd, ...argv] : [cmd, ...argv];
+  const child = spawn(file, rest, {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { freePort } from '../../test/helpers/net.ts';
 import { tempDir } from '../../test/helpers/poll.ts';
-import { counter, getMetrics, startAgent, stopAgent, type Cli, type Runtime } from './agent.ts';
+import { counter, dacCapsDroppable, getMetrics, startAgent, stopAgent, type Cli, type Runtime } from './agent.ts';
 import { AccessLines, nowMicros } from './loggen.ts';
 import { CountingReceiver } from './receiver.ts';
 
@@ -46,6 +46,8 @@ export interface ChaosResult {
   receiver: { requests: number; failedOnPurpose: number; dropped: number; otherLines: number };
   notes: string[];
   badInputCounters?: Record<string, number>;
+  /** a file the agent could not open (mode 000, the agent without root's capabilities): counted, and read whole once readable */
+  permission?: { denied: boolean; readFails: number; deliveredAfter: boolean };
   diskFull?: { channelWriteFail: number; deliveredWhileFull: number; sawFullLog: boolean; agentAlive: boolean };
   seconds: number;
 }
@@ -147,7 +149,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   /** seqs that must not be expected (a file that cannot be read); from..to ranges */
   const excused: [number, number][] = [];
   let agent: Cli | undefined;
-  const start = () => startAgent(['agent', '-n', 'a', '-f', conf, '--metrics-port', String(metricsPort)], { runtime: o.runtime });
+  // as root, only an agent without root's read-anything capabilities is denied a file of mode 000
+  const dropDacCaps = o.badInputs && dacCapsDroppable();
+  const start = () => startAgent(['agent', '-n', 'a', '-f', conf, '--metrics-port', String(metricsPort)], { runtime: o.runtime, dropDacCaps });
   const result: Partial<ChaosResult> = {};
   try {
     // ---------------------------------------------------------------- 1. kills
@@ -206,22 +210,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       rmSync(victim);
       mkdirSync(victim);
       writeFileSync(join(victim, 'inner.txt'), 'inside a directory that replaced a file\n');
-      // permission denied
+      // permission denied: the file is made unreadable before it is in the agent's paths (moved in), so the agent
+      // never reads it early; once it is readable again and written to, every line of it must arrive
       const secret = join(logs, 'secret.log');
+      const secretOutside = join(dir, 'secret.log');
       const first = writer.seq;
-      writer.append(secret, 300);
-      chmodSync(secret, 0o000);
-      let readable = false;
-      try {
-        closeSync(openSync(secret, 'r'));
-        readable = true;
-      } catch {
-        readable = false;
-      }
-      if (readable) {
-        notes.push(`permission denied is not tested: this runs as uid ${process.getuid?.()}, for whom mode 000 does not deny reads (the agent read secret.log like any file)`);
-      } else {
+      writer.append(secretOutside, 300);
+      chmodSync(secretOutside, 0o000);
+      renameSync(secretOutside, secret);
+      const denied = process.getuid?.() !== 0 || dropDacCaps;
+      if (denied) {
         excused.push([first, writer.seq]);
+      } else {
+        notes.push(`permission denied is not tested: this runs as uid 0 without setpriv, and root reads a file of mode 000 like any other`);
       }
       // the normal files go on
       for (let i = 0; i < 20; i++) {
@@ -234,6 +235,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const m = await getMetrics(metricsPort);
       const keys = ['LinesSplit', 'LinesTruncated', 'EventReadFail', 'BytesAbandoned', 'GenericProcessingFail', 'EventAcceptedCount'];
       result.badInputCounters = Object.fromEntries(keys.map((k) => [k, counter(m, 'SOURCE.tail', k)]));
+      if (denied) {
+        // readable again, and written to: nothing of it may be lost
+        const readFails = counter(m, 'SOURCE.tail', 'EventReadFail');
+        chmodSync(secret, 0o644);
+        writer.append(secret, 10);
+        excused.pop();
+        await waitAll(receiver, writer.seq, excused, 30_000);
+        result.permission = { denied: true, readFails, deliveredAfter: countMissingOf(receiver, writer.seq, excused) === 0 };
+      } else {
+        result.permission = { denied: false, readFails: 0, deliveredAfter: false };
+      }
       o.log(`chaos: bad inputs survived; source counters ${JSON.stringify(result.badInputCounters)}; ${receiver.s.other} lines without seq delivered (garbage, the 10 MB line's pieces)`);
     }
 
