@@ -25,7 +25,7 @@ const r = await runChaos({
   diskFull: true,
   log: (l) => console.log(l),
 });
-if (r.permission?.denied) console.log(`chaos: a file of mode 000: ${r.permission.readFails} read failure(s) counted, the agent ran on; readable again, every line of it arrived: ${r.permission.deliveredAfter}`);
+if (r.permission?.denied) console.log(`chaos: a file of mode 000: EventReadFail rose by ${r.permission.readFails} once it was in the paths, the agent ran on; readable again, every line of it arrived: ${r.permission.deliveredAfter}`);
 for (const n of r.notes) console.log(`note: ${n}`);
 console.log(`  rotations ${JSON.stringify(r.rotations)}; receiver ${JSON.stringify(r.receiver)}; duplicates from copytruncate copies ${r.copyDuplicates}; ${r.seconds.toFixed(1)} s`);
 if (r.missing) console.log(`  first missing seqs: ${r.missingSample.join(', ')}`);

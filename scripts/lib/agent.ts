@@ -1,7 +1,10 @@
 // Starting the real flume-tail CLI under a runtime, exactly as a user would,
 // and reading its Flume JSON metrics.
 import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Cli, cliCommand, ROOT, type Runtime } from '../../test/helpers/cli.ts';
 
 export { Cli, ROOT, type Runtime };
@@ -18,16 +21,34 @@ export interface AgentOptions {
   dropDacCaps?: boolean;
 }
 
-/** True when running as root with `setpriv` at hand: the agent can be started without root's read-anything capabilities. */
+/** setpriv's arguments that take root's read-anything capabilities away: from the bounding set, and from the inheritable set, which for root also survives exec. */
+const DROP_DAC = ['--inh-caps=-all', '--bounding-set=-dac_override,-dac_read_search'];
+
+/**
+ * True when running as root and setpriv can take root's read-anything capabilities away here: tried on a
+ * file of mode 000, which a command started that way must fail to read (setpriv may be missing, or lack
+ * CAP_SETPCAP to change the bounding set).
+ */
 export function dacCapsDroppable(): boolean {
-  return process.getuid?.() === 0 && spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (process.getuid?.() !== 0) return false;
+  const dir = mkdtempSync(join(tmpdir(), 'caps-'));
+  try {
+    const probe = join(dir, 'probe');
+    writeFileSync(probe, 'x', { mode: 0o000 });
+    chmodSync(probe, 0o000);
+    const works = spawnSync('setpriv', [...DROP_DAC, 'true'], { stdio: 'ignore' }).status === 0;
+    const denied = spawnSync('setpriv', [...DROP_DAC, 'cat', probe], { stdio: 'ignore' }).status !== 0;
+    return works && denied;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function startAgent(args: string[], opts: AgentOptions): Cli {
   const [cmd, ...pre] = cliCommand(opts.runtime);
   const profFlags = (opts.runtime === 'node' || opts.runtime === 'bun') && opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
   const argv = [...profFlags, ...pre, ...args];
-  const [file, ...rest] = opts.dropDacCaps ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', cmd, ...argv] : [cmd, ...argv];
+  const [file, ...rest] = opts.dropDacCaps ? ['setpriv', ...DROP_DAC, cmd, ...argv] : [cmd, ...argv];
   const child = spawn(file, rest, {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1' },

@@ -46,7 +46,7 @@ export interface ChaosResult {
   receiver: { requests: number; failedOnPurpose: number; dropped: number; otherLines: number };
   notes: string[];
   badInputCounters?: Record<string, number>;
-  /** a file the agent could not open (mode 000, the agent without root's capabilities): counted, and read whole once readable */
+  /** a file the agent could not open (mode 000, the agent without root's capabilities): its refusals counted (EventReadFail's rise), and read whole once readable */
   permission?: { denied: boolean; readFails: number; deliveredAfter: boolean };
   diskFull?: { channelWriteFail: number; deliveredWhileFull: number; sawFullLog: boolean; agentAlive: boolean };
   seconds: number;
@@ -217,10 +217,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const first = writer.seq;
       writer.append(secretOutside, 300);
       chmodSync(secretOutside, 0o000);
-      renameSync(secretOutside, secret);
       const denied = process.getuid?.() !== 0 || dropDacCaps;
+      const failsBefore = counter(await getMetrics(metricsPort), 'SOURCE.tail', 'EventReadFail');
+      renameSync(secretOutside, secret);
+      let refusals = 0;
       if (denied) {
         excused.push([first, writer.seq]);
+        // the agent has found the file and been refused (a listing comes at the latest with its next rescan)
+        const until = performance.now() + 10_000;
+        while (refusals === 0 && performance.now() < until) {
+          await sleep(50);
+          refusals = counter(await getMetrics(metricsPort), 'SOURCE.tail', 'EventReadFail') - failsBefore;
+        }
       } else {
         notes.push(`permission denied is not tested: this runs as uid 0 without setpriv, and root reads a file of mode 000 like any other`);
       }
@@ -237,12 +245,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       result.badInputCounters = Object.fromEntries(keys.map((k) => [k, counter(m, 'SOURCE.tail', k)]));
       if (denied) {
         // readable again, and written to: nothing of it may be lost
-        const readFails = counter(m, 'SOURCE.tail', 'EventReadFail');
         chmodSync(secret, 0o644);
         writer.append(secret, 10);
         excused.pop();
         await waitAll(receiver, writer.seq, excused, 30_000);
-        result.permission = { denied: true, readFails, deliveredAfter: countMissingOf(receiver, writer.seq, excused) === 0 };
+        result.permission = { denied: true, readFails: refusals, deliveredAfter: countMissingOf(receiver, writer.seq, excused) === 0 };
       } else {
         result.permission = { denied: false, readFails: 0, deliveredAfter: false };
       }

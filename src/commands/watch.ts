@@ -126,6 +126,16 @@ function esc(v: string): string {
 }
 
 /**
+ * Quick mode's batch sizes. Bigger than Flume's 100: fewer fsyncs and fewer records per line, which is what
+ * bounds a durable tailer. A put of 2000 lines read a backlog into the file channel 15 % faster on Node than
+ * 1000, but took Bun's peak memory from 123–128 MB to 133–151 (BENCHMARKS.md); 4000 was no faster than 2000.
+ * A live file's batches stay as small as its appends. The HTTP sink sends four of its batches at once
+ * (`concurrency`).
+ */
+export const QUICK_SOURCE_BATCH = 1000;
+export const QUICK_SINK_BATCH = 2000;
+
+/**
  * Quick mode is a generated Flume config, validated by the same code as a
  * config file, so `--watch` and `agent -f` never behave differently:
  * TAILDIR (+ netcat) → file channel under the data dir → logger or http sink.
@@ -140,16 +150,6 @@ function esc(v: string): string {
  * Throws a FlumeError (code USAGE) on a bad flag value; the CLI checks
  * `validateWatchArgs` first to report those as usage errors.
  */
-/**
- * Quick mode's batch sizes. Bigger than Flume's 100: fewer fsyncs and fewer records per line, which is what
- * bounds a durable tailer. A put of 2000 lines read a backlog into the file channel 15 % faster on Node than
- * 1000, but took Bun's peak memory from 123–128 MB to 133–151 (BENCHMARKS.md); 4000 was no faster than 2000.
- * A live file's batches stay as small as its appends. The HTTP sink sends four of its batches at once
- * (`concurrency`).
- */
-export const QUICK_SOURCE_BATCH = 1000;
-export const QUICK_SINK_BATCH = 2000;
-
 export function buildWatchConfig(a: WatchArgs): AgentConfig {
   const problems = validateWatchArgs(a);
   if (problems.length) throw new FlumeError('USAGE', problems.join('\n'));
