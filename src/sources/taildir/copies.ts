@@ -58,15 +58,18 @@ function windowBefore(fd: number, at: number): Buffer | undefined {
   return buf;
 }
 
-/** A checksum of the COPY_WINDOW bytes before `at` (undefined if the file has fewer): kept, where the bytes are not. */
-export function markBefore(fd: number, at: number): number | undefined {
-  const w = windowBefore(fd, at);
-  return w && markOf(w);
+/**
+ * A checksum of the COPY_WINDOW bytes before `at` (undefined if the file has fewer): kept, where the bytes are not.
+ * `inHand`: those bytes, when the caller still holds them as it read them (no read(2) then).
+ */
+export function markBefore(fd: number, at: number, inHand?: Uint8Array): number | undefined {
+  const w = inHand ?? windowBefore(fd, at);
+  return w && crc32(w);
 }
 
-/** The mark of a window of COPY_WINDOW bytes in hand (markBefore without reading them again). */
-export function markOf(window: Uint8Array): number {
-  return crc32(window);
+/** What a file held when it was truncated at `end` (read or committed that far), if a copy of it can be judged by it. */
+export function cutAt(fp: Fingerprint, end: number, mark: number | undefined): Cut | undefined {
+  return mark !== undefined && judgeable(fp) ? { fp, end, mark, at: Date.now() } : undefined;
 }
 
 /** Do two open files hold the same COPY_WINDOW bytes before `at`? */

@@ -169,7 +169,6 @@ export class PositionStore {
     this.writing = next.catch(() => undefined);
     return next;
   }
-
 }
 
 /**

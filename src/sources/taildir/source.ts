@@ -10,7 +10,7 @@ import { Discovery, type FileGroup, type WatchEvent } from './discovery.ts';
 import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fingerprintMatches, fingerprintMatchesNow, fingerprintOf, identityKey, type Fingerprint } from './identity.ts';
 import { PositionStore, type PositionEntry } from './positions.ts';
 import { BatchCollector, releaseBatch } from './collector.ts';
-import { COPY_WINDOW, CUT_MS, judgeable, markBefore, markOf, sameBefore, type Cut } from './copies.ts';
+import { COPY_WINDOW, CUT_MS, cutAt, judgeable, markBefore, sameBefore, type Cut } from './copies.ts';
 import { chunkBytes, FileReader, fstatNow, openRead, closeFd, SYNC_READ_MAX, type LongLines } from './reader.ts';
 
 const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -544,8 +544,7 @@ export class TaildirSource implements Source, WritesFiles {
         }
         this.log.warn(`stale position for ${path} (recorded ${e.pos} for ${e.file}, file is ${st.size} bytes, ${e.pos > st.size ? 'offset beyond its end' : 'its first bytes changed'}): reading it from its start`);
         // truncated while the agent was stopped: a copy made before that may be found, and read on from the position
-        const cut = e.mark !== undefined && judgeable(fp) ? { fp, end: e.pos, mark: e.mark, at: Date.now() } : undefined;
-        return { at: 0, fresh: true, cut };
+        return { at: 0, fresh: true, cut: cutAt(fp, e.pos, e.mark) };
       }
       // written by Apache Flume: no fingerprint, so inode and path must both agree, as Flume requires
       if (e.file === path && e.pos <= st.size) {
@@ -624,7 +623,7 @@ export class TaildirSource implements Source, WritesFiles {
       this.log.warn(`${f.path} was truncated (now ${st.size} bytes, we were at ${f.reader.readAt}): reading it again from its start`);
       const end = f.reader.pos;
       // what a copy made before the truncation must show (the mark is of the bytes before where reading got to)
-      f.cut = judgeable(f.fp) && f.mark?.at === end ? { fp: f.fp, end, mark: f.mark.crc, at: Date.now() } : undefined;
+      f.cut = cutAt(f.fp, end, f.mark?.at === end ? f.mark.crc : undefined);
       this.handOver(f, end);
       f.mark = undefined;
       f.reader.reset(0);
@@ -904,8 +903,7 @@ export class TaildirSource implements Source, WritesFiles {
           f.fresh = false;
           if (judgeable(f.fp) && f.reader.fd !== null) {
             // from the bytes just read when the buffer still has them: a read(2) per batch was 1 % of a backlog's time
-            const w = f.reader.bytesBefore(COPY_WINDOW);
-            const crc = w ? markOf(w) : markBefore(f.reader.fd, f.reader.pos);
+            const crc = markBefore(f.reader.fd, f.reader.pos, f.reader.bytesBefore(COPY_WINDOW));
             f.mark = crc === undefined ? undefined : { at: f.reader.pos, crc };
           }
           this.submit(f, lines.batch());
