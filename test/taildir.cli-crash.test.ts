@@ -39,6 +39,18 @@ function agentConfig(dir: string, port: number, source: Record<string, number>, 
   ].join('\n');
 }
 
+/** A temp dir with `logs/`, a receiver listening, and `agent.properties` for them (agentConfig). */
+async function crashSetup(source: Record<string, number>, sink: Record<string, number>): Promise<{ dir: string; cleanup: () => void; logs: string; receiver: Receiver; conf: string }> {
+  const { dir, cleanup } = tempDir();
+  const logs = join(dir, 'logs');
+  mkdirSync(logs);
+  const receiver = new Receiver();
+  const port = await receiver.listen();
+  const conf = join(dir, 'agent.properties');
+  writeFileSync(conf, agentConfig(dir, port, source, sink));
+  return { dir, cleanup, logs, receiver, conf };
+}
+
 /**
  * `kill -9` of the real agent (`flume-tail agent -f`, TAILDIR → file channel
  * → HTTP sink) at random moments while an application keeps appending and
@@ -51,15 +63,9 @@ function agentConfig(dir: string, port: number, source: Record<string, number>, 
  * - the sink's batch taken but not committed (redelivered after replay).
  */
 test('kill -9 mid-stream three times while the app appends and rotates: no line lost, duplicates only in-flight', async () => {
-  const { dir, cleanup } = tempDir();
-  const logs = join(dir, 'logs');
-  mkdirSync(logs);
-  const receiver = new Receiver();
-  const port = await receiver.listen();
-  const conf = join(dir, 'agent.properties');
-  writeFileSync(conf, agentConfig(dir, port, {
+  const { dir, cleanup, logs, receiver, conf } = await crashSetup({
     writePosInterval: WRITE_POS_INTERVAL, batchSize: SOURCE_BATCH, backoffSleepIncrement: 20, maxBackoffSleep: 100,
-  }, { batchSize: SINK_BATCH, maxBackoff: 300 }));
+  }, { batchSize: SINK_BATCH, maxBackoff: 300 });
   const w = new SeqWriter(join(logs, 'app.log'), 'K');
   let rotations = 0;
   const steady = new SteadyWriter(w, PER_TICK, EVERY_MS, (tick) => {
@@ -120,14 +126,8 @@ test('kill -9 mid-stream three times while the app appends and rotates: no line 
 });
 
 test('kill -9 long after the last durable position write (writePosInterval 10 min): the restart repeats no committed line', async () => {
-  const { dir, cleanup } = tempDir();
-  const logs = join(dir, 'logs');
-  mkdirSync(logs);
-  const receiver = new Receiver();
-  const port = await receiver.listen();
-  const conf = join(dir, 'agent.properties');
+  const { dir, cleanup, logs, receiver, conf } = await crashSetup({ writePosInterval: 600000 }, {});
   const positions = join(dir, 'state', 'positions.json');
-  writeFileSync(conf, agentConfig(dir, port, { writePosInterval: 600000 }, {}));
   const w = new SeqWriter(join(logs, 'app.log'), 'P');
   let cli: Cli | undefined;
   try {
