@@ -7,8 +7,9 @@
 // put and take commit fsync'ed, group commit) in the same temp dir. Either
 // channel is drained by the real null sink under its SinkRunner (batches of
 // 1000), as an agent runs it; the source puts batches of quick mode's size
-// (QUICK_SOURCE_BATCH, commands/watch.ts). BENCH_IN_FLIGHT=n sets the
-// source's puts in flight (default 8; 8 and 16 measure alike, 4 is 6-9 % slower);
+// (QUICK_SOURCE_BATCH, commands/watch.ts) into a file channel of quick mode's
+// capacity (Flume's default; the memory channel holds 20,000, in memory).
+// BENCH_IN_FLIGHT=n sets the source's puts in flight (default 16);
 // with `--channel file` the disk's own floor is measured too: the same bytes
 // appended durably with no CPU work around them (durableAppendFloor);
 // BENCH_CPU_PROF=DIR writes the source process's CPU profile (--cpu-prof) there.
@@ -122,7 +123,8 @@ function peakRssMb(): number {
 async function throughSource(state: string): Promise<{ lines: number; ms: number; cpuMs: number; sysMs: number }> {
   const log = new Logger({ write: () => undefined }, 'error');
   const channel: Channel = CHANNEL === 'file'
-    ? new FileChannel({ ...FILE_CHANNEL_DEFAULTS, capacity: 20_000, transactionCapacity: QUICK_SOURCE_BATCH, minimumRequiredSpace: 0 }, { name: 'c1', log, stateDir: state })
+    // quick mode's file channel: Flume's default capacity (the events wait on disk, not in memory)
+    ? new FileChannel({ ...FILE_CHANNEL_DEFAULTS, transactionCapacity: QUICK_SOURCE_BATCH, minimumRequiredSpace: 0 }, { name: 'c1', log, stateDir: state })
     : new MemoryChannel('c1', { capacity: 20_000, transactionCapacity: QUICK_SOURCE_BATCH, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 3000 });
   await channel.start();
   const processor = new ChannelProcessor([], new ReplicatingSelector([channel], []), log);

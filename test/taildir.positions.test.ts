@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PositionStore } from '../src/sources/taildir/positions.ts';
+import { MAX_IN_FLIGHT } from '../src/sources/taildir/source.ts';
 import { FakeProcessor, buildSource, FAST } from './taildir.harness.ts';
 import { tempDir, until } from './helpers/poll.ts';
 
@@ -149,6 +150,28 @@ test('a commit made while the loop sleeps reaches the recent positions within te
       }
     }, 2_000, 5);
     assert.ok(Date.now() - committedAt < 1000, `${Date.now() - committedAt} ms after the commit`);
+  } finally {
+    await source.stop();
+    cleanup();
+  }
+});
+
+test('a backlog is put with MAX_IN_FLIGHT batches in flight, never more, and its positions advance to its end in order', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  proc.delayMs = 100; // a slow channel: without the cap, every batch of the backlog would be in flight at once
+  const pos = join(dir, 'pos.json');
+  const log = join(dir, 'app.log');
+  const lines = Array.from({ length: 40 * MAX_IN_FLIGHT }, (_, i) => `line ${i}`);
+  writeFileSync(log, lines.map((l) => `${l}\n`).join(''));
+  const { source } = buildSource({ ...FAST, filegroups: 'g', 'filegroups.g': join(dir, 'app\\.log'), positionFile: pos, batchSize: 10 }, proc, dir);
+  try {
+    await source.start();
+    await until('the whole backlog committed', () => proc.events.length === lines.length, 20_000, 5);
+    assert.is(proc.maxInFlight, MAX_IN_FLIGHT);
+    assert.equal(proc.bodies(), lines);
+    await source.stop();
+    assert.is((JSON.parse(readFileSync(pos, 'utf8')) as { pos: number }[])[0].pos, statSync(log).size);
   } finally {
     await source.stop();
     cleanup();

@@ -123,12 +123,16 @@ interface Tracked {
 
 /**
  * Puts a source keeps in flight. A put into the file channel waits for an
- * O_DSYNC write of 1-2 ms, two of which may run at once; with 4 in flight the
- * source sat idle a quarter of the time waiting for them (bench-tail: 8 is
- * 6-9 % faster than 4, 16 no faster than 8). Positions still advance only in
- * order, as batches commit.
+ * O_DSYNC write of 1-2 ms, two of which may run at once, and the source
+ * encodes a 1000-line batch in about 0.2 ms: with 8 in flight it still sat
+ * idle 70-160 ms per million lines of a backlog waiting for them, with 16
+ * half that (bench-tail ~12 % faster, end to end 8-10 % on Node and Bun;
+ * 8 was 6-9 % faster than 4). Bun keeps 8: with 16 its peak RSS rose by
+ * 12-20 MB (to 134-141 MB, against the 150 MB target), Node's by 3-6 and
+ * Deno's not at all (BENCHMARKS.md). Positions still advance only in order,
+ * as batches commit; what a kill -9 repeats is at most these batches.
  */
-const MAX_IN_FLIGHT = 8;
+export const MAX_IN_FLIGHT = 'Bun' in globalThis ? 8 : 16;
 /**
  * How long the loop lets appends gather once it has caught up with a live
  * file: each round costs a put and a sync (and the sink's take and its
