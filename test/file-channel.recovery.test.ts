@@ -428,4 +428,98 @@ test('a segment of format version 1 (every entry with its own header block) repl
   }
 });
 
+/** [start, end) of each valid frame of a segment, in order. */
+function frames(seg: string): [number, number][] {
+  const out: [number, number][] = [];
+  scanSegment(seg, 40, { frame: (_t, _b, _a, _l, off, end) => out.push([off, end]), corrupt: () => undefined });
+  return out;
+}
+
+test('a hole of zeros between two records (a write that never reached the disk while a later one did) is skipped as a crash\'s leftover, not counted as corruption', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const ch = open(dir, { checkpointOnClose: false });
+    await ch.start();
+    await ch.put(ev(0, 2));
+    await ch.put(ev(2, 3));
+    await ch.put(ev(5, 5));
+    await ch.stop();
+    const seg = segments(ch)[0];
+    const [, [hs, he]] = frames(seg);
+    const fd = openSync(seg, 'r+');
+    writeSync(fd, Buffer.alloc(he - hs), 0, he - hs, hs);
+    closeSync(fd);
+    const v = await verifyChannel(join(dir, 'channels', 'c1'));
+    assert.is(v.corrupt.length, 0);
+    assert.equal(v.crashLeftovers.map((c) => [c.file, c.offset, c.length]), [[seg, hs, he - hs]]);
+    assert.match(formatVerify(v), 'left by a crash: 1 range(s)');
+    assert.not.match(formatVerify(v), 'CORRUPT');
+    lines.length = 0;
+    const again = open(dir);
+    await again.start();
+    assert.is(again.counters.get('CorruptRecordsSkipped'), 0);
+    assert.equal(await drain(again), [...range(0, 2), ...range(5, 10)]);
+    await again.stop();
+    assert.ok(lines.some((l) => l.includes(seg) && l.includes(`offset ${hs}`) && l.includes('never acknowledged')), lines.join('\n'));
+    assert.not.ok(lines.some((l) => l.includes('corrupt bytes')));
+    // bytes that are not all zero are still damage
+    const fd2 = openSync(seg, 'r+');
+    writeSync(fd2, Buffer.from('X'), 0, 1, hs + 100);
+    closeSync(fd2);
+    const w = await verifyChannel(join(dir, 'channels', 'c1'));
+    assert.is(w.corrupt.length, 1);
+    assert.is(w.crashLeftovers.length, 0);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a record cut short at the end of a segment the log rolled away from is a crash\'s leftover; garbage there is still corruption', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const ch = open(dir, { maxFileSize: 4096, checkpointOnClose: false });
+    await ch.start();
+    for (let i = 0; i < 20; i++) await ch.put(ev(i * 20, 20));
+    await ch.stop();
+    const [first] = segments(ch);
+    assert.ok(segments(ch).length >= 2, `rolled into ${segments(ch).length} segments`);
+    // the first bytes of a record whose write the crash cut short: its header says more follows than the file holds
+    const [[fs, fe]] = frames(first);
+    appendFileSync(first, readFileSync(first).subarray(fs, fs + Math.floor((fe - fs) / 2)));
+    const v = await verifyChannel(join(dir, 'channels', 'c1'));
+    assert.is(v.corrupt.length, 0);
+    assert.is(v.crashLeftovers.length, 1);
+    assert.is(v.crashLeftovers[0].file, first);
+    assert.is(v.crashLeftovers[0].reason, 'frame runs past the end of the file');
+    lines.length = 0;
+    const again = open(dir, { maxFileSize: 4096 });
+    await again.start();
+    assert.is(again.counters.get('CorruptRecordsSkipped'), 0);
+    assert.equal(await drain(again), range(0, 400));
+    await again.stop();
+    assert.ok(lines.some((l) => l.includes(first) && l.includes('that a crash left')), lines.join('\n'));
+    // whole-looking garbage at the end of a rolled segment (no short write explains it) is damage
+    const { dir: dir2, cleanup: cleanup2 } = tempDir();
+    try {
+      const c2 = open(dir2, { maxFileSize: 4096, checkpointOnClose: false });
+      await c2.start();
+      for (let i = 0; i < 20; i++) await c2.put(ev(i * 20, 20));
+      await c2.stop();
+      const [first2] = segments(c2);
+      const [[gs, ge]] = frames(first2);
+      const bad = Buffer.from(readFileSync(first2).subarray(gs, ge));
+      bad[bad.length - 1] ^= 0xff; // whole length, wrong checksum
+      appendFileSync(first2, bad);
+      const w = await verifyChannel(join(dir2, 'channels', 'c1'));
+      assert.is(w.corrupt.length, 1);
+      assert.is(w.corrupt[0].reason, 'checksum mismatch');
+      assert.is(w.crashLeftovers.length, 0);
+    } finally {
+      cleanup2();
+    }
+  } finally {
+    cleanup();
+  }
+});
+
 test.run();

@@ -307,6 +307,8 @@ export class FileChannel implements Channel, WritesFiles {
         if (pct < 100) this.log.info(`replay ${pct}% (${mb(p.bytesDone)} of ${mb(p.bytesTotal)}), ${p.events} events, ${eps} events/s`);
       },
       onCorrupt: (path, off, len, reason) => this.corrupt(path, off, len, reason),
+      onCrashLeftover: (path, off, len, reason) => this.log.rateLimited('warn', `file-channel-crash:${this.name}`,
+        `${path}: skipped ${len} bytes at offset ${off} that a crash left (${reason}): a write in progress when the agent stopped, never acknowledged; nothing committed is lost`),
       onTruncate: (path, off, len) => this.log.warn(`${path}: truncated a torn tail of ${len} bytes at offset ${off} (a write cut short by a crash; it was never acknowledged)`),
       onNote: (m) => this.log.warn(m),
     });

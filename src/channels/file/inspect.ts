@@ -9,7 +9,7 @@ import { FlumeError } from '../../core/errors.ts';
 import { readCheckpoint } from './checkpoint.ts';
 import { FRAME_HEADER_SIZE, FrameType, putCountOf } from './framing.ts';
 import { LOCK_FILE } from './lock.ts';
-import { replayLog, sampledPutTime } from './replay.ts';
+import { leftByCrash, replayLog, sampledPutTime } from './replay.ts';
 import { ScanBuffer, scanSegment } from './scan.ts';
 import { listDeleting, listSegments, readSegmentHeader } from './segment.ts';
 
@@ -52,6 +52,8 @@ export interface ChannelVerifyReport {
   records: number;
   events: number;
   corrupt: CorruptRange[];
+  /** Invalid bytes a crash left, not damage: holes of zeros, frames cut short at the end of a rolled segment (replay.ts). */
+  crashLeftovers: CorruptRange[];
   /** Incomplete bytes at the end of the last segment: a write in progress or cut by a crash (truncated at the next start). */
   tornTail?: { file: string; offset: number; length: number };
   checkpoint: { status: 'ok' | 'missing' | 'corrupt' | 'none'; reason?: string };
@@ -162,6 +164,7 @@ export async function verifyChannel(dir: string): Promise<ChannelVerifyReport> {
   return withRetry(() => {
     const segs = listSegments(dirs.dataDirs);
     const corrupt: CorruptRange[] = [];
+    const crashLeftovers: CorruptRange[] = [];
     let records = 0;
     let events = 0;
     let bytes = 0;
@@ -174,19 +177,23 @@ export async function verifyChannel(dir: string): Promise<ChannelVerifyReport> {
       if (!h.ok) corrupt.push({ file: s.path, offset: 0, length: Math.min(40, s.size), reason: `segment header: ${h.reason}` });
       const start = h.ok ? h.header.headerSize : 40;
       let sealEnd = start;
-      const found: CorruptRange[] = [];
+      const found: (CorruptRange & { crash: boolean })[] = [];
       const res = scanSegment(s.path, start, {
         frame(type, b, at, _len, _off, end) {
           records++;
           if (type === FrameType.Put) events += putCountOf(b, at - FRAME_HEADER_SIZE);
           sealEnd = end;
         },
-        corrupt(offset, length, reason) {
-          found.push({ file: s.path, offset, length, reason });
+        corrupt(offset, length, reason, unwritten) {
+          found.push({ file: s.path, offset, length, reason, crash: unwritten });
         },
       }, undefined, scanBuf);
-      if (res.trailing) found.push({ file: s.path, offset: res.trailing.off, length: res.trailing.length, reason: res.trailing.reason });
-      for (const c of found) if (!(isLast && c.offset >= sealEnd)) corrupt.push(c);
+      const t = res.trailing;
+      if (t) found.push({ file: s.path, offset: t.off, length: t.length, reason: t.reason, crash: leftByCrash(t) });
+      for (const { crash, ...c } of found) {
+        if (isLast && c.offset >= sealEnd) continue; // the torn tail, below
+        (crash ? crashLeftovers : corrupt).push(c);
+      }
       if (isLast && res.fileSize > sealEnd) tornTail = { file: s.path, offset: sealEnd, length: res.fileSize - sealEnd };
     });
     const ck = dirs.checkpointDir ? readCheckpoint(dirs.checkpointDir) : undefined;
@@ -197,6 +204,7 @@ export async function verifyChannel(dir: string): Promise<ChannelVerifyReport> {
       records,
       events,
       corrupt,
+      crashLeftovers,
       ...(tornTail ? { tornTail } : {}),
       checkpoint: !ck ? { status: 'none' } : ck.status === 'corrupt' ? { status: 'corrupt', reason: ck.reason } : { status: ck.status },
     };
@@ -246,6 +254,10 @@ export function formatVerify(r: ChannelVerifyReport): string {
   else {
     lines.push(`CORRUPT: ${r.corrupt.length} range(s) (skipped and counted when the channel reads them):`);
     for (const c of r.corrupt) lines.push(`  ${c.file} offset ${c.offset} length ${c.length}: ${c.reason}`);
+  }
+  if (r.crashLeftovers.length) {
+    lines.push(`left by a crash: ${r.crashLeftovers.length} range(s) (writes in progress when the agent stopped, never acknowledged; skipped when read, not an error):`);
+    for (const c of r.crashLeftovers) lines.push(`  ${c.file} offset ${c.offset} length ${c.length}: ${c.reason}`);
   }
   if (r.tornTail) lines.push(`unsealed tail: ${r.tornTail.file} offset ${r.tornTail.offset}, ${r.tornTail.length} bytes (a write in progress, or torn by a crash and truncated at the next start; not an error)`);
   const c = r.checkpoint;

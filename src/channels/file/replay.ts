@@ -6,7 +6,13 @@
  * - Invalid bytes after the last valid frame of the LAST segment are a write
  *   torn by a crash (never acknowledged): they are truncated away.
  * - Invalid bytes before a later valid frame are corruption: skipped, counted
- *   and reported with file and offset; the scan goes on.
+ *   and reported with file and offset; the scan goes on. Two kinds of them
+ *   are what a crash leaves, not damage, and are reported as such (skipped,
+ *   not counted as corrupt): a hole of zeros (a write that had not reached the
+ *   disk while a later one had), and a frame cut short at the end of a segment
+ *   the log had rolled away from in the same group commit. Neither can hold an
+ *   acknowledged record: a cycle is acknowledged only once every earlier one
+ *   landed.
  * - A Take frame removes its spans from the backlog. Takes are always written
  *   after the events they take, so replaying whatever segments remain (after
  *   deletions) is always correct; the checkpoint only lets replay start later.
@@ -16,7 +22,7 @@ import { FlumeError } from '../../core/errors.ts';
 import type { CheckpointData, Sample } from './checkpoint.ts';
 import { FRAME_HEADER_SIZE, decodeTake, FORMAT_VERSION, FrameType, fmtPos, offOf, pos, PUT_FIRST_ENTRY, putCountOf, putTimeOf, segOf, type Range } from './framing.ts';
 import { clipBelow, insertRange, subtractRange } from './ranges.ts';
-import { ScanBuffer, scanSegment } from './scan.ts';
+import { CUT_SHORT, ScanBuffer, scanSegment } from './scan.ts';
 import { listSegments, readSegmentHeader, type SegmentFile } from './segment.ts';
 import { unlinkSync } from 'node:fs';
 
@@ -96,6 +102,8 @@ export interface ReplayOptions {
   readOnly: boolean;
   onProgress?(p: ReplayProgress): void;
   onCorrupt?(path: string, off: number, length: number, reason: string): void;
+  /** Invalid bytes a crash left (see the rules above): skipped like corruption, but not damage. */
+  onCrashLeftover?(path: string, off: number, length: number, reason: string): void;
   onTruncate?(path: string, off: number, length: number): void;
   onNote?(msg: string): void;
 }
@@ -198,7 +206,7 @@ export function replayLog(o: ReplayOptions): ReplayResult {
     const from = i === startSeg ? startOff : s.headerSize;
     const isLast = i === segments.length - 1;
     let sealEnd = from;
-    const corrupt: { off: number; length: number; reason: string }[] = [];
+    const corrupt: { off: number; length: number; reason: string; crash: boolean }[] = [];
     const r = scanSegment(s.path, from, {
       frame(type, buf, at, _length, off, fend) {
         sealEnd = fend;
@@ -224,12 +232,12 @@ export function replayLog(o: ReplayOptions): ReplayResult {
         }
         // unknown frame types (a later minor format) are skipped: their CRC proved them whole
       },
-      corrupt(off, length, reason) {
-        corrupt.push({ off, length, reason });
+      corrupt(off, length, reason, unwritten) {
+        corrupt.push({ off, length, reason, crash: unwritten });
         extendFrom = NaN;
       },
     }, progress, scanBuf);
-    if (r.trailing && !isLast) corrupt.push(r.trailing);
+    if (r.trailing && !isLast) corrupt.push({ ...r.trailing, crash: leftByCrash(r.trailing) });
     if (isLast) {
       const tornLen = r.fileSize - sealEnd;
       if (tornLen > 0) {
@@ -250,6 +258,10 @@ export function replayLog(o: ReplayOptions): ReplayResult {
     }
     for (const c of corrupt) {
       if (isLast && c.off >= sealEnd) continue; // part of the torn tail
+      if (c.crash) {
+        o.onCrashLeftover?.(s.path, c.off, c.length, c.reason);
+        continue;
+      }
       corruptRegions++;
       o.onCorrupt?.(s.path, c.off, c.length, c.reason);
     }
@@ -276,4 +288,13 @@ export function replayLog(o: ReplayOptions): ReplayResult {
     bytesScanned: bytesDone,
     eventsReplayed,
   };
+}
+
+/**
+ * Invalid bytes running to the end of a segment the log has rolled away from: what a crash leaves
+ * when the group commit that rolled was cut short (zeros, or a frame the file ends inside), and
+ * otherwise damage. The last segment's are a torn tail, truncated at start (replayLog).
+ */
+export function leftByCrash(trailing: { reason: string; unwritten: boolean }): boolean {
+  return trailing.unwritten || CUT_SHORT.has(trailing.reason);
 }

@@ -21,8 +21,13 @@ export class SegmentShrankError extends FlumeError {
 export interface ScanVisitor {
   /** A valid frame; `buf` is only valid during the call. `off`/`end` are file offsets. */
   frame(type: number, buf: Buffer, payloadAt: number, length: number, off: number, end: number): void;
-  /** Bytes `[off, off + length)` hold no valid frame, and a valid frame follows them. */
-  corrupt(off: number, length: number, reason: string): void;
+  /**
+   * Bytes `[off, off + length)` hold no valid frame, and a valid frame follows them. `unwritten`: every
+   * one of them is zero, as where a write had not reached the disk when the process died while a later
+   * one had (group commit keeps two cycles of writes in flight; a cycle is acknowledged only once every
+   * earlier one landed, so such a hole never held an acknowledged record).
+   */
+  corrupt(off: number, length: number, reason: string, unwritten: boolean): void;
 }
 
 export interface ScanResult {
@@ -30,7 +35,26 @@ export interface ScanResult {
   /** Offset just after the last valid frame (or the start offset). */
   validEnd: number;
   /** Invalid bytes running to the end of the file (a torn tail, or corruption with nothing valid after it). */
-  trailing?: { off: number; length: number; reason: string };
+  trailing?: { off: number; length: number; reason: string; unwritten: boolean };
+}
+
+const TRUNCATED_HEADER = 'truncated frame header';
+const RUNS_PAST_END = 'frame runs past the end of the file';
+/** The reasons the scan gives for a frame cut short by the end of the file (a short write). */
+export const CUT_SHORT: ReadonlySet<string> = new Set([TRUNCATED_HEADER, RUNS_PAST_END]);
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** True if every byte of `[off, off + length)` in the file is zero. */
+function allZero(fd: number, off: number, length: number): boolean {
+  const b = Buffer.allocUnsafe(Math.min(length, ZEROS.length));
+  for (let at = off; at < off + length; ) {
+    const n = readSync(fd, b, 0, Math.min(b.length, off + length - at), at);
+    if (n === 0) return false;
+    if (!b.subarray(0, n).equals(ZEROS.subarray(0, n))) return false;
+    at += n;
+  }
+  return true;
 }
 
 const MAGIC = Buffer.from([FRAME_MAGIC & 0xff, FRAME_MAGIC >> 8]);
@@ -75,11 +99,11 @@ export function scanSegment(path: string, from: number, visitor: ScanVisitor, on
           load(off, r.need);
           continue;
         }
-        r = { kind: 'bad', reason: off + FRAME_HEADER_SIZE > fileSize ? 'truncated frame header' : 'frame runs past the end of the file' };
+        r = { kind: 'bad', reason: off + FRAME_HEADER_SIZE > fileSize ? TRUNCATED_HEADER : RUNS_PAST_END };
       }
       if (r.kind === 'ok') {
         if (badStart >= 0) {
-          visitor.corrupt(badStart, off - badStart, badReason);
+          visitor.corrupt(badStart, off - badStart, badReason, allZero(fd, badStart, off - badStart));
           badStart = -1;
         }
         const end = off + FRAME_HEADER_SIZE + r.length;
@@ -106,7 +130,9 @@ export function scanSegment(path: string, from: number, visitor: ScanVisitor, on
       }
       off = next >= 0 ? next : fileSize;
     }
-    const trailing = badStart >= 0 ? { off: badStart, length: fileSize - badStart, reason: badReason } : undefined;
+    const trailing = badStart >= 0
+      ? { off: badStart, length: fileSize - badStart, reason: badReason, unwritten: allZero(fd, badStart, fileSize - badStart) }
+      : undefined;
     return { fileSize, validEnd, ...(trailing ? { trailing } : {}) };
   } finally {
     closeSync(fd);
