@@ -15,6 +15,8 @@ export class FakeProcessor {
   readonly events: FlumeEvent[] = [];
   full = false;
   delayMs = 0;
+  /** if set, each put's delay (ms) instead of delayMs: puts then commit out of order */
+  delay?: () => number;
   calls = 0;
   refused = 0;
   maxInFlight = 0;
@@ -32,7 +34,8 @@ export class FakeProcessor {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
-      if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+      const ms = this.delay ? this.delay() : this.delayMs;
+      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
       // copy the bodies: the source's buffers are views, as a real channel would serialise them
       for (const e of batch instanceof LineBatch ? batch.events() : batch) this.events.push({ headers: { ...e.headers }, body: Buffer.from(e.body) });
     } finally {

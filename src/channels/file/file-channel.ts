@@ -66,7 +66,7 @@ export interface FileChannelHooks {
 export const FILE_CHANNEL_COUNTERS = [
   ...CHANNEL_COUNTERS,
   'Open', 'Unhealthy', 'EventPutErrorCount', 'EventTakeErrorCount', 'CheckpointWriteErrorCount',
-  'CorruptRecordsSkipped', 'ReplayProgressPercent', 'ReplayEventsPerSec',
+  'CorruptRecordsSkipped', 'CrashLeftoversSkipped', 'ReplayProgressPercent', 'ReplayEventsPerSec',
 ] as const;
 
 interface Segment extends ReadableSegment {
@@ -307,8 +307,13 @@ export class FileChannel implements Channel, WritesFiles {
         if (pct < 100) this.log.info(`replay ${pct}% (${mb(p.bytesDone)} of ${mb(p.bytesTotal)}), ${p.events} events, ${eps} events/s`);
       },
       onCorrupt: (path, off, len, reason) => this.corrupt(path, off, len, reason),
-      onCrashLeftover: (path, off, len, reason) => this.log.rateLimited('warn', `file-channel-crash:${this.name}`,
-        `${path}: skipped ${len} bytes at offset ${off} that a crash left (${reason}): a write in progress when the agent stopped, never acknowledged; nothing committed is lost`),
+      onCrashLeftover: (path, off, len, reason) => {
+        this.counters.inc('CrashLeftoversSkipped');
+        this.log.rateLimited('warn', `file-channel-crash:${this.name}`,
+          `${path}: skipped ${len} bytes at offset ${off} that look like a write a crash cut short (${reason}); such a write ` +
+            'was never acknowledged, so nothing committed is lost if the disk honours fsync. If the agent was not killed and ' +
+            'the machine did not lose power, treat this as damage');
+      },
       onTruncate: (path, off, len) => this.log.warn(`${path}: truncated a torn tail of ${len} bytes at offset ${off} (a write cut short by a crash; it was never acknowledged)`),
       onNote: (m) => this.log.warn(m),
     });
@@ -358,7 +363,7 @@ export class FileChannel implements Channel, WritesFiles {
     this.counters.set('ReplayEventsPerSec', eps);
     this.replayInfo = {
       state: 'done', percent: 100, ms, eventsPerSec: eps, events: r.eventsReplayed, bytesScanned: r.bytesScanned,
-      usedCheckpoint: r.usedCheckpoint, corruptRegions: r.corruptRegions, truncatedBytes: r.truncatedBytes,
+      usedCheckpoint: r.usedCheckpoint, corruptRegions: r.corruptRegions, crashLeftovers: r.crashLeftovers, truncatedBytes: r.truncatedBytes,
     };
     this.log.info(
       `replayed ${mb(r.bytesScanned)} in ${ms} ms (${eps} events/s, ${r.usedCheckpoint ? 'from the checkpoint' : 'full replay'}): ` +

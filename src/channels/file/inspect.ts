@@ -34,6 +34,8 @@ export interface ChannelInspectReport {
   lockedBy?: number;
   usedCheckpoint: boolean;
   corruptRegions: number;
+  /** regions a crash left (replay.ts): skipped when read, not damage */
+  crashLeftovers: number;
   /** bytes after the last complete record of the last segment (a write in progress, or a torn tail) */
   unsealedTailBytes: number;
 }
@@ -154,6 +156,7 @@ export async function inspectChannel(dir: string): Promise<ChannelInspectReport>
       ...(lockedBy !== undefined ? { lockedBy } : {}),
       usedCheckpoint: r.usedCheckpoint,
       corruptRegions,
+      crashLeftovers: r.crashLeftovers,
       unsealedTailBytes,
     };
   });
@@ -244,6 +247,7 @@ export function formatInspect(r: ChannelInspectReport): string {
     `checkpoint: ${c.status === 'ok' ? `${age(c.ageMs ?? 0)} old, ${c.eventsPending} events pending then` : c.status === 'corrupt' ? `corrupt (${c.reason}); the next start replays every segment` : c.status === 'missing' ? 'missing; the next start replays every segment' : 'no checkpoint dir given'}`,
   );
   if (r.corruptRegions) lines.push(`corrupt regions: ${r.corruptRegions} (run \`flume-tail channel verify\` for details)`);
+  if (r.crashLeftovers) lines.push(`left by a crash: ${r.crashLeftovers} region(s) (writes a kill or power cut interrupted; see \`flume-tail channel verify\`)`);
   if (r.unsealedTailBytes) lines.push(`unsealed tail: ${size(r.unsealedTailBytes)} (a write in progress, or a torn write the next start truncates)`);
   return lines.join('\n');
 }
@@ -256,7 +260,7 @@ export function formatVerify(r: ChannelVerifyReport): string {
     for (const c of r.corrupt) lines.push(`  ${c.file} offset ${c.offset} length ${c.length}: ${c.reason}`);
   }
   if (r.crashLeftovers.length) {
-    lines.push(`left by a crash: ${r.crashLeftovers.length} range(s) (writes in progress when the agent stopped, never acknowledged; skipped when read, not an error):`);
+    lines.push(`left by a crash: ${r.crashLeftovers.length} range(s) (they look like writes a kill or power cut interrupted, which were never acknowledged; skipped when read, not counted as corruption):`);
     for (const c of r.crashLeftovers) lines.push(`  ${c.file} offset ${c.offset} length ${c.length}: ${c.reason}`);
   }
   if (r.tornTail) lines.push(`unsealed tail: ${r.tornTail.file} offset ${r.tornTail.offset}, ${r.tornTail.length} bytes (a write in progress, or torn by a crash and truncated at the next start; not an error)`);

@@ -6,13 +6,15 @@
  * - Invalid bytes after the last valid frame of the LAST segment are a write
  *   torn by a crash (never acknowledged): they are truncated away.
  * - Invalid bytes before a later valid frame are corruption: skipped, counted
- *   and reported with file and offset; the scan goes on. Two kinds of them
- *   are what a crash leaves, not damage, and are reported as such (skipped,
- *   not counted as corrupt): a hole of zeros (a write that had not reached the
- *   disk while a later one had), and a frame cut short at the end of a segment
- *   the log had rolled away from in the same group commit. Neither can hold an
+ *   and reported with file and offset; the scan goes on. Two shapes of them
+ *   are what a crash leaves and are reported as such (skipped, counted apart
+ *   as CrashLeftoversSkipped): a hole of zeros (a write that had not reached
+ *   the disk while a later one had), and a frame cut short at the end of a
+ *   segment that is not the last (the log rolled, or a spare segment was made,
+ *   before the crash). On storage that honours fsync neither can hold an
  *   acknowledged record: a cycle is acknowledged only once every earlier one
- *   landed.
+ *   landed. A write cut short part way (some bytes, then zeros) stays corrupt:
+ *   nothing tells it apart from damage.
  * - A Take frame removes its spans from the backlog. Takes are always written
  *   after the events they take, so replaying whatever segments remain (after
  *   deletions) is always correct; the checkpoint only lets replay start later.
@@ -129,6 +131,8 @@ export interface ReplayResult {
   /** Why the checkpoint was not used, when one was given. */
   fullReplayReason?: string;
   corruptRegions: number;
+  /** regions a crash left (holes of zeros, frames cut short at a rolled segment's end): skipped, not damage */
+  crashLeftovers: number;
   truncatedBytes: number;
   bytesScanned: number;
   eventsReplayed: number;
@@ -138,6 +142,7 @@ export function replayLog(o: ReplayOptions): ReplayResult {
   const listed = listSegments(o.dataDirs, (p) => o.onNote?.(`duplicate segment id ignored: ${p}`));
   const segments: SegmentInfo[] = [];
   let corruptRegions = 0;
+  let crashLeftovers = 0;
   for (const s of listed) {
     const h = readSegmentHeader(s.path);
     if (h.ok) {
@@ -237,7 +242,11 @@ export function replayLog(o: ReplayOptions): ReplayResult {
         extendFrom = NaN;
       },
     }, progress, scanBuf);
-    if (r.trailing && !isLast) corrupt.push({ ...r.trailing, crash: leftByCrash(r.trailing) });
+    if (r.trailing && !isLast) {
+      corrupt.push({ ...r.trailing, crash: leftByCrash(r.trailing) });
+      // a pending range must not run on over these bytes into the next segment: a take would walk into them
+      extendFrom = NaN;
+    }
     if (isLast) {
       const tornLen = r.fileSize - sealEnd;
       if (tornLen > 0) {
@@ -259,6 +268,7 @@ export function replayLog(o: ReplayOptions): ReplayResult {
     for (const c of corrupt) {
       if (isLast && c.off >= sealEnd) continue; // part of the torn tail
       if (c.crash) {
+        crashLeftovers++;
         o.onCrashLeftover?.(s.path, c.off, c.length, c.reason);
         continue;
       }
@@ -284,6 +294,7 @@ export function replayLog(o: ReplayOptions): ReplayResult {
     usedCheckpoint,
     ...(fullReplayReason ? { fullReplayReason } : {}),
     corruptRegions,
+    crashLeftovers,
     truncatedBytes,
     bytesScanned: bytesDone,
     eventsReplayed,

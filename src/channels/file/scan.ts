@@ -45,12 +45,12 @@ export const CUT_SHORT: ReadonlySet<string> = new Set([TRUNCATED_HEADER, RUNS_PA
 
 const ZEROS = Buffer.alloc(64 * 1024);
 
-/** True if every byte of `[off, off + length)` in the file is zero. */
-function allZero(fd: number, off: number, length: number): boolean {
+/** True if every byte of `[off, off + length)` in the file is zero (read again: regions are rare and may be large). */
+function allZero(path: string, fd: number, fileSize: number, off: number, length: number): boolean {
   const b = Buffer.allocUnsafe(Math.min(length, ZEROS.length));
   for (let at = off; at < off + length; ) {
     const n = readSync(fd, b, 0, Math.min(b.length, off + length - at), at);
-    if (n === 0) return false;
+    if (n === 0) throw new SegmentShrankError(path, fileSize, at);
     if (!b.subarray(0, n).equals(ZEROS.subarray(0, n))) return false;
     at += n;
   }
@@ -103,7 +103,7 @@ export function scanSegment(path: string, from: number, visitor: ScanVisitor, on
       }
       if (r.kind === 'ok') {
         if (badStart >= 0) {
-          visitor.corrupt(badStart, off - badStart, badReason, allZero(fd, badStart, off - badStart));
+          visitor.corrupt(badStart, off - badStart, badReason, allZero(path, fd, fileSize, badStart, off - badStart));
           badStart = -1;
         }
         const end = off + FRAME_HEADER_SIZE + r.length;
@@ -131,7 +131,7 @@ export function scanSegment(path: string, from: number, visitor: ScanVisitor, on
       off = next >= 0 ? next : fileSize;
     }
     const trailing = badStart >= 0
-      ? { off: badStart, length: fileSize - badStart, reason: badReason, unwritten: allZero(fd, badStart, fileSize - badStart) }
+      ? { off: badStart, length: fileSize - badStart, reason: badReason, unwritten: allZero(path, fd, fileSize, badStart, fileSize - badStart) }
       : undefined;
     return { fileSize, validEnd, ...(trailing ? { trailing } : {}) };
   } finally {

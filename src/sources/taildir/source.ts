@@ -130,7 +130,8 @@ interface Tracked {
  * 8 was 6-9 % faster than 4). Bun keeps 8: with 16 its peak RSS rose by
  * 12-20 MB (to 134-141 MB, against the 150 MB target), Node's by 3-6 and
  * Deno's not at all (BENCHMARKS.md). Positions still advance only in order,
- * as batches commit; what a kill -9 repeats is at most these batches.
+ * as batches commit; a kill -9 repeats these batches and the lines committed
+ * since the positions were last saved (RECENT_POS_MS).
  */
 export const MAX_IN_FLIGHT = 'Bun' in globalThis ? 8 : 16;
 /**
