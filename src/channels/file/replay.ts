@@ -302,9 +302,10 @@ export function replayLog(o: ReplayOptions): ReplayResult {
 }
 
 /**
- * Invalid bytes running to the end of a segment the log has rolled away from: what a crash leaves
- * when the group commit that rolled was cut short (zeros, or a frame the file ends inside), and
- * otherwise damage. The last segment's are a torn tail, truncated at start (replayLog).
+ * Invalid bytes running to the end of a segment that is not the last: what a crash leaves when it cut
+ * short a write to a segment after which another exists (one the cycle rolled to, or the spare made
+ * ahead) — zeros, or a frame the file ends inside — and otherwise damage. The last segment's are a
+ * torn tail, truncated at start (replayLog).
  */
 export function leftByCrash(trailing: { reason: string; unwritten: boolean }): boolean {
   return trailing.unwritten || CUT_SHORT.has(trailing.reason);

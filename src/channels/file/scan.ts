@@ -25,7 +25,7 @@ export interface ScanVisitor {
    * Bytes `[off, off + length)` hold no valid frame, and a valid frame follows them. `unwritten`: every
    * one of them is zero, as where a write had not reached the disk when the process died while a later
    * one had (group commit keeps two cycles of writes in flight; a cycle is acknowledged only once every
-   * earlier one landed, so such a hole never held an acknowledged record).
+   * earlier one landed, so on storage that honours fsync such a hole never held an acknowledged record).
    */
   corrupt(off: number, length: number, reason: string, unwritten: boolean): void;
 }
