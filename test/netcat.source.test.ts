@@ -10,11 +10,11 @@ import { until } from './helpers/poll.ts';
 
 const quiet = new Logger({ write: () => {} });
 
-async function setup(capacity = 100_000, maxLineLength = 512) {
+async function setup(capacity = 100_000, maxLineLength = 512, log = quiet) {
   const ch = new MemoryChannel('c1', { capacity, transactionCapacity: Math.min(capacity, 1000), byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 0 });
   await ch.start();
   const processor = new ChannelProcessor([], new ReplicatingSelector([ch], []), quiet);
-  const src = new NetcatSource('r1', { bind: '127.0.0.1', port: 0, maxLineLength, ackEveryEvent: true }, { name: 'r1', processor, log: quiet, stateDir: '/nonexistent' });
+  const src = new NetcatSource('r1', { bind: '127.0.0.1', port: 0, maxLineLength, ackEveryEvent: true }, { name: 'r1', processor, log, stateDir: '/nonexistent' });
   await src.start();
   return { ch, src };
 }
@@ -49,11 +49,14 @@ test('many concurrent clients: every line acknowledged and put once', async () =
 });
 
 test('a full channel holds the client back (no FAILED, no loss) and resumes when room is made', async () => {
-  const { ch, src } = await setup(10);
+  const logged: string[] = [];
+  const { ch, src } = await setup(10, 512, new Logger({ write: (l) => logged.push(l) }));
   try {
     const client = await LineClient.connect(src.port);
     client.send(Array.from({ length: 35 }, (_, i) => `l${i}`).join('\n') + '\n');
     await until('the first 10 OKs', () => client.lines().length === 10);
+    // the warning gives the channel's own reason, not a bare "channel full"
+    await until('the channel\'s reason logged', () => logged.some((l) => l.includes('channel c1 is full: ') && l.includes('holding')));
     const got: string[] = [];
     await until('all 35 lines through the channel', async () => {
       got.push(...(await drain(ch)));

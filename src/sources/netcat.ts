@@ -2,7 +2,6 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { ComponentContext } from '../config/context.ts';
 import type { FlumeEvent } from '../core/event.ts';
 import { backoffDelay, Sleeper } from '../core/backoff.ts';
-import { ChannelFullError } from '../core/errors.ts';
 import { CounterGroup, SOURCE_COUNTERS } from '../metrics/counters.ts';
 import type { Source, SourceDeps, SourceSpec } from './source.ts';
 
@@ -188,8 +187,8 @@ export class NetcatSource implements Source {
           if (this.stopping) throw new Error(`stopping; ${events.length} unacknowledged lines not put`);
           attempt++;
           const delay = backoffDelay(attempt, 100, 5000);
-          const why = err instanceof ChannelFullError ? 'channel full' : (err as Error).message;
-          this.deps.log.rateLimited('warn', `netcat-put:${this.name}`, `${why}; holding ${events.length} lines and retrying in ${delay} ms`);
+          // the channel's own words: "channel c1 is full: only 310 MB free in …" says what to do, "channel full" did not
+          this.deps.log.rateLimited('warn', `netcat-put:${this.name}`, `${(err as Error).message}; holding ${events.length} lines and retrying in ${delay} ms`);
           await this.sleeper.sleep(delay);
         }
       }
