@@ -111,4 +111,25 @@ test('events a sink rejects by policy are committed but not counted as drained',
   assert.is(sink.counters.get('EventDrainSuccessCount'), 1);
 });
 
+test('a sink that delivers synchronously from a memory channel still lets timers and I/O run while it drains a backlog', async () => {
+  const busy = new (class extends ScriptedSink {
+    override async deliver(events: FlumeEvent[]) {
+      const until = performance.now() + 1; // a synchronous write: 1 ms of blocking per batch
+      while (performance.now() < until);
+      await super.deliver(events);
+    }
+  })(0);
+  const ch = new MemoryChannel('c1', { capacity: 4000, transactionCapacity: 100, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 0 });
+  await ch.start();
+  for (let i = 0; i < 4000; i += 100) await ch.put(Array.from({ length: 100 }, (_, j) => eventOf(String(i + j))));
+  const runner = new SinkRunner(busy, ch, { ...DEFAULT_RUNNER, batchSize: 10 }, quiet);
+  let seenAt = -1;
+  setTimeout(() => (seenAt = busy.delivered.length), 0);
+  await runner.start();
+  await until('all delivered', () => busy.delivered.length === 4000, 20_000);
+  await runner.stop();
+  // 400 batches of 1 ms: a timer due at once must not wait for the whole backlog
+  assert.ok(seenAt >= 0 && seenAt < 4000, `the timer ran when ${seenAt} of 4000 were delivered`);
+});
+
 test.run();
