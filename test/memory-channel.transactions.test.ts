@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { MemoryChannel } from '../src/channels/memory.ts';
 import { ChannelFullError, TransactionTooLargeError } from '../src/core/errors.ts';
 import { eventOf } from '../src/core/event.ts';
+import { Logger } from '../src/core/log.ts';
 
 const bodies = (events: { body: Uint8Array }[]) => events.map((e) => Buffer.from(e.body).toString());
 const make = (capacity = 10, transactionCapacity = 5, keepAliveMs = 0) =>
@@ -121,6 +122,23 @@ test('commit twice is an error', async () => {
   } catch (err) {
     assert.match((err as Error).message, /already/);
   }
+});
+
+test('events still in the channel at stop are named in a warning (they were acknowledged to their sources); none, no warning', async () => {
+  const logged: string[] = [];
+  const log = new Logger({ write: (l) => logged.push(l) });
+  const ch = new MemoryChannel('c9', { capacity: 100, transactionCapacity: 10, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 0 }, log);
+  await ch.start();
+  await ch.put([eventOf('a'), eventOf('b'), eventOf('c')]);
+  const t = await ch.take(1);
+  await t.commit();
+  await ch.stop();
+  assert.equal(logged.filter((l) => l.includes('memory channel c9')).length, 1);
+  assert.match(logged.join('\n'), '2 event(s) not yet delivered are discarded at stop');
+  const empty = new MemoryChannel('c8', { capacity: 100, transactionCapacity: 10, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 0 }, log);
+  await empty.start();
+  await empty.stop();
+  assert.not.ok(logged.some((l) => l.includes('memory channel c8')));
 });
 
 test.run();

@@ -2,6 +2,7 @@ import type { Channel, ChannelDeps, ChannelSpec, Taken } from './channel.ts';
 import type { ComponentContext } from '../config/context.ts';
 import { eventBytes, type FlumeEvent } from '../core/event.ts';
 import { ChannelClosedError, ChannelFullError, TransactionTooLargeError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
 import { Turns } from '../core/turns.ts';
 import { CHANNEL_COUNTERS, CounterGroup } from '../metrics/counters.ts';
 import { Fifo } from './event-queue.ts';
@@ -45,7 +46,12 @@ export class MemoryChannel implements Channel {
   private readonly takeWaiters = new Waiters();
   private readonly byteLimit: number;
 
-  constructor(readonly name: string, private readonly opts: MemoryChannelOptions) {
+  constructor(
+    readonly name: string,
+    private readonly opts: MemoryChannelOptions,
+    /** says at stop how many events the channel drops: they were acknowledged to their sources */
+    private readonly log?: Logger,
+  ) {
     this.counters = new CounterGroup('CHANNEL', name, 'memory', CHANNEL_COUNTERS);
     this.counters.gauge('ChannelSize', () => this.size);
     this.counters.gauge('ChannelCapacity', () => this.capacity);
@@ -70,6 +76,12 @@ export class MemoryChannel implements Channel {
   async stop(): Promise<void> {
     this.open = false;
     this.counters.stopTime = Date.now();
+    // as in Flume, a memory channel's events end with the process; an operator should read that in the log
+    const left = this.size;
+    if (left > 0) {
+      this.log?.warn(`memory channel ${this.name}: ${left} event(s) not yet delivered are discarded at stop ` +
+        '(their sources were told they were accepted); a file channel keeps them across a restart');
+    }
     this.putWaiters.notify();
     this.takeWaiters.notify();
   }
@@ -181,6 +193,6 @@ export const memoryChannelSpec: ChannelSpec<MemoryChannelOptions> = {
     };
   },
   create(opts: MemoryChannelOptions, deps: ChannelDeps): Channel {
-    return new MemoryChannel(deps.name, opts);
+    return new MemoryChannel(deps.name, opts, deps.log);
   },
 };
