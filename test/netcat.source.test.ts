@@ -1,3 +1,4 @@
+import { Duplex } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryChannel } from '../src/channels/memory.ts';
@@ -97,6 +98,40 @@ test('an unterminated last line is delivered at end of input; \\r stays in the b
     await until('two OKs', () => client.lines().length === 2);
     assert.equal(await drain(ch), ['dos line\r', 'last without newline']);
   } finally {
+    await src.stop();
+  }
+});
+
+test('a client that does not read its OKs is not read on: the replies owed to it stay bounded, and everything flows once it reads', async () => {
+  const { ch, src } = await setup(100_000);
+  // a connection whose client does not read: its socket takes 1 KiB of replies, then holds every write
+  const held: (() => void)[] = [];
+  let reading = false;
+  const conn = new Duplex({
+    writableHighWaterMark: 1024,
+    read() {},
+    write(_chunk, _enc, done) {
+      if (reading) done();
+      else held.push(done);
+    },
+  });
+  try {
+    (src as unknown as { accept(s: Duplex): void }).accept(conn);
+    const chunk = 'x\n'.repeat(1000);
+    for (let i = 0; i < 20; i++) conn.push(chunk);
+    await until('the first lines put', () => src.counters.get('EventAcceptedCount') >= 1000);
+    // reading is paused while a chunk is handled, and stays paused until the replies drain: give the
+    // event loop every chance to read on, then check it did not
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.ok(src.counters.get('EventReceivedCount') <= 2000, `${src.counters.get('EventReceivedCount')} lines read with their replies not taken`);
+    reading = true;
+    for (const done of held.splice(0)) done();
+    await until('every line put once the client reads', () => src.counters.get('EventAcceptedCount') === 20_000);
+    assert.is(ch.size, 20_000);
+  } finally {
+    reading = true;
+    for (const done of held.splice(0)) done();
+    conn.destroy();
     await src.stop();
   }
 });

@@ -34,6 +34,8 @@ export class NetcatSource implements Source {
   private readonly sockets = new Set<Socket>();
   private readonly inflight = new Set<Promise<void>>();
   private readonly sleeper = new Sleeper();
+  /** reads waiting for a client to take its replies (see putAndAck), let go at stop */
+  private readonly replyWaits = new Set<() => void>();
   private stopping = false;
   /** The port actually bound (useful with port 0). */
   port = 0;
@@ -64,6 +66,7 @@ export class NetcatSource implements Source {
   async stop(): Promise<void> {
     this.stopping = true;
     this.sleeper.wake();
+    for (const go of [...this.replyWaits]) go();
     const closed = new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     for (const s of this.sockets) s.pause();
     await Promise.allSettled([...this.inflight]);
@@ -169,6 +172,22 @@ export class NetcatSource implements Source {
     socket.end(`FAILED: Event exceeds the maximum length (${this.opts.maxLineLength} chars, including newline)\n`);
   }
 
+  /** Resolves once the socket's queued replies drained, or it closed, or the source stops. */
+  private repliesTaken(socket: Socket): Promise<void> {
+    if (this.stopping || socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const go = (): void => {
+        socket.off('drain', go);
+        socket.off('close', go);
+        this.replyWaits.delete(go);
+        resolve();
+      };
+      socket.on('drain', go);
+      socket.on('close', go);
+      this.replyWaits.add(go);
+    });
+  }
+
   private async putAndAck(socket: Socket, lines: Buffer[]): Promise<void> {
     if (lines.length === 0) return;
     const max = this.deps.processor.maxBatch;
@@ -195,7 +214,9 @@ export class NetcatSource implements Source {
       this.counters.inc('EventAcceptedCount', events.length);
       this.counters.inc('AppendBatchAcceptedCount');
       if (this.opts.ackEveryEvent && !socket.destroyed) {
-        socket.write(part.length === 1 ? OK : Buffer.alloc(OK.length * part.length, OK));
+        // A client that sends without reading its replies would have them pile up here without bound: its
+        // lines are not read on (reading is paused while a chunk is handled) until the replies drain.
+        if (!socket.write(part.length === 1 ? OK : Buffer.alloc(OK.length * part.length, OK))) await this.repliesTaken(socket);
       }
     }
   }
