@@ -132,4 +132,69 @@ test('a sink that delivers synchronously from a memory channel still lets timers
   assert.ok(seenAt >= 0 && seenAt < 4000, `the timer ran when ${seenAt} of 4000 were delivered`);
 });
 
+test('a wait a failure asks for holds every loop: with 4 loops the batch rolled back is not sent again by another loop at once', async () => {
+  const at: number[] = [];
+  const sink = new (class extends ScriptedSink {
+    override async deliver(events: FlumeEvent[]) {
+      at.push(Date.now());
+      await super.deliver(events);
+    }
+  })(1, 400);
+  const ch = new MemoryChannel('c1', { capacity: 1000, transactionCapacity: 100, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 0 });
+  await ch.start();
+  await ch.put(Array.from({ length: 10 }, (_, i) => eventOf(String(i))));
+  const runner = new SinkRunner(sink, ch, { ...DEFAULT_RUNNER, batchSize: 10, concurrency: 4 }, quiet);
+  await runner.start();
+  await until('delivered after the wait', () => sink.delivered.length === 10, 10_000);
+  await runner.stop();
+  assert.ok(at.length >= 2);
+  assert.ok(at[1] - at[0] >= 390, `sent again ${at[1] - at[0]} ms after the receiver asked for 400`);
+});
+
+test('a wait the sink names is the wait: the runner does not stretch it with its own backoff', async () => {
+  const logged: string[] = [];
+  const sink = new ScriptedSink(6, 30);
+  const ch = new MemoryChannel('c1', { capacity: 1000, transactionCapacity: 100, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 0 });
+  await ch.start();
+  await ch.put(Array.from({ length: 5 }, (_, i) => eventOf(String(i))));
+  const runner = new SinkRunner(sink, ch, { ...DEFAULT_RUNNER, batchSize: 10, backoffBaseMs: 10, maxBackoffMs: 50 }, new Logger({ write: (l) => logged.push(l) }));
+  await runner.start();
+  await until('delivered', () => sink.delivered.length === 5, 10_000);
+  await runner.stop();
+  const waits = logged.filter((l) => l.includes('delivery of 5 events failed')).map((l) => /retrying in (\d+) ms/.exec(l)?.[1]);
+  assert.equal(waits, ['30', '30', '30', '30', '30', '30']);
+});
+
+test('after a recovery the next outage is warned about at once, whatever the last one used of the warnings budget', async () => {
+  const logged: string[] = [];
+  const sink = new (class extends ScriptedSink {
+    failing = true;
+    override async deliver(events: FlumeEvent[]) {
+      this.attempts++;
+      if (this.failing) throw new DeliveryError(this.name, 'downstream says 503', { retryAfterMs: 5 });
+      for (const e of events) this.delivered.push(Buffer.from(e.body).toString());
+    }
+  })(0);
+  const ch = new MemoryChannel('c1', { capacity: 1000, transactionCapacity: 100, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 0 });
+  await ch.start();
+  await ch.put([eventOf('a')]);
+  const runner = new SinkRunner(sink, ch, { ...DEFAULT_RUNNER, batchSize: 10 }, new Logger({ write: (l) => logged.push(l) }));
+  await runner.start();
+  try {
+    await until('more failures than the budget of 10 a minute', () => sink.attempts >= 14, 10_000);
+    sink.failing = false;
+    await until('delivered', () => sink.delivered.length === 1, 10_000);
+    const recoveredAt = logged.findIndex((l) => l.includes('delivering again'));
+    assert.ok(recoveredAt >= 0);
+    sink.failing = true;
+    const before = sink.attempts;
+    await ch.put([eventOf('b')]);
+    await until('the next outage began', () => sink.attempts > before, 10_000);
+    await until('and is warned about', () => logged.slice(recoveredAt).some((l) => l.includes('delivery of 1 events failed')), 2_000);
+  } finally {
+    sink.failing = false;
+    await runner.stop();
+  }
+});
+
 test.run();

@@ -42,6 +42,19 @@ export class Logger {
   warn(msg: string): void { this.log('warn', msg); }
   error(msg: string): void { this.log('error', msg); }
 
+  /**
+   * Starts the rate limits of the matching keys afresh (saying first how many of their lines were
+   * suppressed): a component that recovered wants the first warning of its next trouble seen, not
+   * swallowed by the budget the last one used up.
+   */
+  renewLimits(matches: (key: string) => boolean): void {
+    for (const [key, s] of this.limits) {
+      if (!matches(key)) continue;
+      if (s.suppressed > 0) this.log('info', `(${s.suppressed} similar messages suppressed)`);
+      this.limits.delete(key);
+    }
+  }
+
   /** At most `perMinute` lines per key each minute; the next line after a quiet spell says how many were suppressed. */
   rateLimited(level: Level, key: string, msg: string, perMinute = 10): void {
     const now = Date.now();

@@ -59,6 +59,12 @@ export class SinkRunner {
   private readonly sleepers: Sleeper[] = [];
   private readonly open = new Set<{ taken: Taken; settled: boolean }>();
   private failures = 0;
+  /**
+   * No loop delivers before this time (epoch ms): a failure's wait holds every loop, not only the one
+   * that failed. With 4 loops the others took the batch just rolled back and sent it again at once,
+   * 4 requests within 20 ms to a receiver that had said Retry-After.
+   */
+  private notBefore = 0;
 
   constructor(
     private readonly sink: Sink,
@@ -117,6 +123,12 @@ export class SinkRunner {
     let turned = performance.now();
     try {
       while (this.running) {
+        const hold = this.notBefore - Date.now();
+        if (hold > 0) {
+          await sleeper.sleep(hold);
+          turned = performance.now();
+          continue; // stopping, or another failure moved the time on: look again
+        }
         if (performance.now() - turned > YIELD_AFTER_MS) {
           await turn();
           turned = performance.now();
@@ -166,18 +178,25 @@ export class SinkRunner {
             if (committing.length >= COMMITS_IN_FLIGHT) await committing.shift();
             committing.push(this.commit(taken, n - (result?.rejected ?? 0), sleeper));
           }
-          if (this.failures > 0) this.log.info(`delivering again after ${this.failures} failed attempts`);
+          if (this.failures > 0) {
+            this.log.info(`delivering again after ${this.failures} failed attempts`);
+            // the next outage's first warnings are seen, whatever this one's used of the budget
+            const name = this.sink.name;
+            this.log.renewLimits((key) => key === `deliver:${name}` || key.startsWith(`${name}:`));
+          }
           this.failures = 0;
           c.set('BackoffMs', 0);
           c.set('ConsecutiveFailures', 0);
         } catch (err) {
+          // the wait is set before the batch goes back, or another loop takes it and sends it again at once
+          const delay = this.holdAfter(err);
           if (!handle.settled) {
             handle.settled = true;
             await taken.rollback();
           }
           await this.giveBack(next);
           next = undefined;
-          await this.failed(n, err, sleeper);
+          await this.failed(n, err, delay, sleeper);
         } finally {
           this.open.delete(handle);
         }
@@ -195,7 +214,7 @@ export class SinkRunner {
       // Events a sink's policy dropped or dead-lettered are committed but not counted as drained.
       this.sink.counters.inc('EventDrainSuccessCount', drained);
     } catch (err) {
-      await this.failed(taken.count, err, sleeper, true);
+      await this.failed(taken.count, err, this.holdAfter(err), sleeper, true);
     }
   }
 
@@ -206,11 +225,19 @@ export class SinkRunner {
     else if (t) await t.commit();
   }
 
-  private async failed(n: number, err: unknown, sleeper: Sleeper, commitFailed = false): Promise<void> {
-    const c = this.sink.counters;
+  /** Counts a failure and holds every loop for its wait; returns the wait. */
+  private holdAfter(err: unknown): number {
     this.failures++;
-    const retryAfter = err instanceof DeliveryError ? (err.retryAfterMs ?? 0) : 0;
-    const delay = Math.max(retryAfter, backoffDelay(this.failures, this.opts.backoffBaseMs, this.opts.maxBackoffMs));
+    // a sink that names the wait (the HTTP sink: Retry-After, or its own backoff within its maxBackoff) is
+    // taken at its word; the runner's own backoff, on top of it, had made maxBackoff = 1000 mean 5 s
+    const named = err instanceof DeliveryError ? (err.retryAfterMs ?? 0) : 0;
+    const delay = named > 0 ? named : backoffDelay(this.failures, this.opts.backoffBaseMs, this.opts.maxBackoffMs);
+    this.notBefore = Math.max(this.notBefore, Date.now() + delay);
+    return delay;
+  }
+
+  private async failed(n: number, err: unknown, delay: number, sleeper: Sleeper, commitFailed = false): Promise<void> {
+    const c = this.sink.counters;
     c.set('BackoffMs', delay);
     c.set('ConsecutiveFailures', this.failures);
     this.log.rateLimited('warn', `deliver:${this.sink.name}`, commitFailed
