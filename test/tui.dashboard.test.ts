@@ -168,4 +168,10 @@ test('keys: tab and arrows move the focus between panels, q quits', async () => 
   r.unmount();
 });
 
+test('the header shows the uptime once the agent has started, and none before (a failed start is not "up 20783d")', () => {
+  const s = sampleSnapshot();
+  assert.match(frame({ snapshot: { ...s, startedAt: s.at - 65_000 } }), 'flume-tail · agent a1 · up 1m05s');
+  assert.not.match(frame({ snapshot: { ...s, startedAt: 0 } }), ' · up ');
+});
+
 test.run();

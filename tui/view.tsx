@@ -51,7 +51,8 @@ export function Dashboard(props: DashboardProps): ReactNode {
     <Box width={width} justifyContent="space-between">
       <Text bold wrap="truncate-end">
         {props.title}
-        <Text dimColor>{s ? ` · up ${duration(Math.max(0, s.at - s.startedAt))}` : ''}</Text>
+        {/* startedAt is 0 until the agent has started (a start that failed never sets it): no uptime from 1970 */}
+        <Text dimColor>{s && s.startedAt > 0 ? ` · up ${duration(Math.max(0, s.at - s.startedAt))}` : ''}</Text>
       </Text>
       <Text dimColor>{width >= 70 ? 'q quit · tab/←→ focus' : 'q quit'}</Text>
     </Box>
