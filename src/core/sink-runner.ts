@@ -176,7 +176,7 @@ export class SinkRunner {
           if (!handle.settled) {
             handle.settled = true;
             if (committing.length >= COMMITS_IN_FLIGHT) await committing.shift();
-            committing.push(this.commit(taken, n - (result?.rejected ?? 0), sleeper));
+            committing.push(this.commit(taken, n - (result?.rejected ?? 0)));
           }
           if (this.failures > 0) {
             this.log.info(`delivering again after ${this.failures} failed attempts`);
@@ -196,7 +196,7 @@ export class SinkRunner {
           }
           await this.giveBack(next);
           next = undefined;
-          await this.failed(n, err, delay, sleeper);
+          this.reportFailure(n, err, delay);
         } finally {
           this.open.delete(handle);
         }
@@ -208,13 +208,13 @@ export class SinkRunner {
   }
 
   /** Commits a delivered batch; never throws (a failed commit leaves the take open: it comes back after a restart). */
-  private async commit(taken: Taken, drained: number, sleeper: Sleeper): Promise<void> {
+  private async commit(taken: Taken, drained: number): Promise<void> {
     try {
       await taken.commit();
       // Events a sink's policy dropped or dead-lettered are committed but not counted as drained.
       this.sink.counters.inc('EventDrainSuccessCount', drained);
     } catch (err) {
-      await this.failed(taken.count, err, this.holdAfter(err), sleeper, true);
+      this.reportFailure(taken.count, err, this.holdAfter(err), true);
     }
   }
 
@@ -236,13 +236,13 @@ export class SinkRunner {
     return delay;
   }
 
-  private async failed(n: number, err: unknown, delay: number, sleeper: Sleeper, commitFailed = false): Promise<void> {
+  /** Shows a failure (counters, a rate-limited warning); the wait itself is the loops' (notBefore). */
+  private reportFailure(n: number, err: unknown, delay: number, commitFailed = false): void {
     const c = this.sink.counters;
     c.set('BackoffMs', delay);
     c.set('ConsecutiveFailures', this.failures);
     this.log.rateLimited('warn', `deliver:${this.sink.name}`, commitFailed
       ? `the take commit of ${n} delivered events failed (attempt ${this.failures}; they come back after a restart), retrying in ${delay} ms: ${(err as Error).message}`
       : `delivery of ${n} events failed (attempt ${this.failures}), rolled back, retrying in ${delay} ms: ${(err as Error).message}`);
-    if (this.running) await sleeper.sleep(delay);
   }
 }
