@@ -475,15 +475,20 @@ test('a hole of zeros between two records (a write that never reached the disk w
   }
 });
 
+/** A channel in `dir` whose 400 events rolled over several small segments, stopped; its first segment. */
+async function rolled(dir: string): Promise<string> {
+  const ch = open(dir, { maxFileSize: 4096, checkpointOnClose: false });
+  await ch.start();
+  for (let i = 0; i < 20; i++) await ch.put(ev(i * 20, 20));
+  await ch.stop();
+  assert.ok(segments(ch).length >= 2, `rolled into ${segments(ch).length} segments`);
+  return segments(ch)[0];
+}
+
 test('a record cut short at the end of a segment the log rolled away from is a crash\'s leftover; garbage there is still corruption', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const ch = open(dir, { maxFileSize: 4096, checkpointOnClose: false });
-    await ch.start();
-    for (let i = 0; i < 20; i++) await ch.put(ev(i * 20, 20));
-    await ch.stop();
-    const [first] = segments(ch);
-    assert.ok(segments(ch).length >= 2, `rolled into ${segments(ch).length} segments`);
+    const first = await rolled(dir);
     // the first bytes of a record whose write the crash cut short: its header says more follows than the file holds
     const [[fs, fe]] = frames(first);
     appendFileSync(first, readFileSync(first).subarray(fs, fs + Math.floor((fe - fs) / 2)));
@@ -504,11 +509,7 @@ test('a record cut short at the end of a segment the log rolled away from is a c
     // whole-looking garbage at the end of a rolled segment (no short write explains it) is damage
     const { dir: dir2, cleanup: cleanup2 } = tempDir();
     try {
-      const c2 = open(dir2, { maxFileSize: 4096, checkpointOnClose: false });
-      await c2.start();
-      for (let i = 0; i < 20; i++) await c2.put(ev(i * 20, 20));
-      await c2.stop();
-      const [first2] = segments(c2);
+      const first2 = await rolled(dir2);
       const [[gs, ge]] = frames(first2);
       const bad = Buffer.from(readFileSync(first2).subarray(gs, ge));
       bad[bad.length - 1] ^= 0xff; // whole length, wrong checksum
