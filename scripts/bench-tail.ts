@@ -13,35 +13,29 @@
 // with `--channel file` the disk's own floor is measured too: the same bytes
 // appended durably with no CPU work around them (durableAppendFloor);
 // BENCH_CPU_PROF=DIR writes the source process's CPU profile (--cpu-prof) there.
-// The source runs in a child process of its own, so its peak RSS (VmHWM) is
-// the source's and the channel's alone, not the file generator's. Rounds
+// The source runs in a child process of its own (scripts/lib/tail-child.ts,
+// bundled by esbuild as `npm run build:js` bundles the agent, and run with the
+// agent's node flags), so its peak RSS (VmHWM) is the source's and the
+// channel's alone, not the file generator's, and its code is what the agent
+// ships rather than tsx's development transform. Rounds
 // (--rounds, default 3) alternate the floor (the median of three runs in this
 // process) and the source, and the ratio printed is the median of the rounds'
 // ratios, each against the floor measured just before it.
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, unlinkSync, write, writeSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, statSync, unlinkSync, write, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryChannel } from '../src/channels/memory.ts';
-import type { Channel } from '../src/channels/channel.ts';
-import { FileChannel, FILE_CHANNEL_DEFAULTS } from '../src/channels/file/file-channel.ts';
-import { ChannelProcessor } from '../src/core/channel-processor.ts';
-import { Logger } from '../src/core/log.ts';
-import { DEFAULT_RUNNER, SinkRunner } from '../src/core/sink-runner.ts';
-import { NullSink } from '../src/sinks/null.ts';
+import { build } from 'esbuild';
 import { QUICK_SOURCE_BATCH } from '../src/commands/watch.ts';
-import { ReplicatingSelector } from '../src/selectors/replicating.ts';
-import { TaildirSource } from '../src/sources/taildir/source.ts';
-import { DEFAULT_MAX_LINE_LENGTH } from '../src/sources/taildir/spec.ts';
 import { NODE_FLAGS } from '../test/helpers/cli.ts';
 
 const args = process.argv.slice(2);
 const LINES = Number(args.find((a, i) => /^\d+$/.test(a) && !args[i - 1]?.startsWith('--')) ?? 1_000_000);
 const CHANNEL = args.includes('--channel') ? args[args.indexOf('--channel') + 1] : 'memory';
 if (CHANNEL !== 'memory' && CHANNEL !== 'file') throw new Error(`--channel memory|file, not ${CHANNEL}`);
-const CHILD = args.includes('--child') ? args[args.indexOf('--child') + 1] : undefined;
 const ROUNDS = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 3;
-const dir = CHILD ?? mkdtempSync(join(tmpdir(), 'bench-tail-'));
+const dir = mkdtempSync(join(tmpdir(), 'bench-tail-'));
+const ROOT = join(import.meta.dirname, '..');
 const file = join(dir, 'app.log');
 
 function makeFile(): void {
@@ -114,54 +108,20 @@ async function durableAppendFloor(bytes: number): Promise<{ ms: number }> {
   return { ms };
 }
 
-/** VmHWM: the process's peak resident set, as the kernel counts it. */
-function peakRssMb(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
+/** Bundles the measured side (tail-child.ts) as the agent's own build does; returns its path. */
+async function buildChild(): Promise<string> {
+  const out = join(ROOT, 'dist', 'bench', 'tail-child.mjs');
+  await build({
+    entryPoints: [join(ROOT, 'scripts', 'lib', 'tail-child.ts')],
+    bundle: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', outfile: out, logLevel: 'warning',
+  });
+  return out;
 }
 
-async function throughSource(state: string): Promise<{ lines: number; ms: number; cpuMs: number; sysMs: number }> {
-  const log = new Logger({ write: () => undefined }, 'error');
-  const channel: Channel = CHANNEL === 'file'
-    // quick mode's file channel: Flume's default capacity (the events wait on disk, not in memory)
-    ? new FileChannel({ ...FILE_CHANNEL_DEFAULTS, transactionCapacity: QUICK_SOURCE_BATCH, minimumRequiredSpace: 0 }, { name: 'c1', log, stateDir: state })
-    : new MemoryChannel('c1', { capacity: 20_000, transactionCapacity: QUICK_SOURCE_BATCH, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 3000 });
-  await channel.start();
-  const processor = new ChannelProcessor([], new ReplicatingSelector([channel], []), log);
-  const sink = new NullSink('k1');
-  const runner = new SinkRunner(sink, channel, { ...DEFAULT_RUNNER, batchSize: 1000 }, log);
-  await runner.start();
-  const drained = (): number => sink.counters.get('EventDrainSuccessCount');
-  const source = new TaildirSource({
-    groups: [], groupHeaders: {}, paths: [file], exclude: [], defaultExcludes: true,
-    skipToEnd: false, skipToEndOnFirstStart: false, idleTimeout: 120_000, writePosInterval: 3000,
-    batchSize: QUICK_SOURCE_BATCH, maxBatchCount: Infinity, backoffSleepIncrement: 1000, maxBackoffSleep: 5000,
-    fileHeader: false, fileHeaderKey: 'file', byteOffsetHeader: false,
-    maxLineLength: DEFAULT_MAX_LINE_LENGTH, longLines: 'split', maxOpenFiles: 256,
-    ...(process.env.BENCH_IN_FLIGHT ? { maxInFlight: Number(process.env.BENCH_IN_FLIGHT) } : {}),
-  }, { name: 'r1', processor, log, stateDir: state }, join(state, 'positions.json'));
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  await source.start();
-  while (drained() < LINES) await new Promise((r) => setTimeout(r, 2));
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(c0);
-  await source.stop();
-  await runner.stop();
-  await channel.stop();
-  return { lines: drained(), ms, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000 };
-}
-
-if (CHILD) {
-  const baseMb = process.memoryUsage().rss / 1048576;
-  // a state of its own (channel, positions): each round starts as a first run
-  const state = mkdtempSync(join(dir, 'state-'));
-  const r = await throughSource(state);
-  rmSync(state, { recursive: true, force: true });
-  console.log(JSON.stringify({ ...r, baseMb, peakMb: peakRssMb() }));
-} else {
+{
   try {
     makeFile();
+    const child = await buildChild();
     const bytes = statSync(file).size;
     floor(); // warm the page cache
     // with the agent's own node flags (the bin's shebang), so its RSS is what the agent's would be
@@ -175,7 +135,7 @@ if (CHILD) {
     const rounds: { floor: { lines: number; ms: number }; run: Run; ratio: number }[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const f = [floor(), floor(), floor()].sort((a, b) => a.ms - b.ms)[1];
-      const out = execFileSync(process.execPath, [...NODE_FLAGS, ...(i === 0 ? prof : []), '--import', 'tsx', import.meta.filename, String(LINES), '--channel', CHANNEL, '--child', dir], { encoding: 'utf8', env: process.env });
+      const out = execFileSync(process.execPath, [...NODE_FLAGS, ...(i === 0 ? prof : []), child, file, dir, CHANNEL], { encoding: 'utf8', env: { ...process.env, BENCH_LINES: String(LINES) } });
       const run = JSON.parse(out.trim().split('\n').pop()!) as Run;
       const ratio = f.ms / run.ms;
       rounds.push({ floor: f, run, ratio });
@@ -188,7 +148,7 @@ if (CHILD) {
       console.log(`the disk alone, appending the same bytes durably (O_DSYNC, 400 KB writes, two in flight; median of 3): ${disk.ms.toFixed(0)} ms, so the median round's channel ran at ${((disk.ms / mid.run.ms) * 100).toFixed(0)}% of the disk's own pace`);
     }
     const peak = Math.max(...rounds.map((r) => r.run.peakMb));
-    console.log(`peak RSS of the source's process: ${peak.toFixed(0)} MB at most over the rounds (target < 150 MB; ${mid.run.baseMb.toFixed(0)} MB of it before the source started: node + tsx)`);
+    console.log(`peak RSS of the source's process: ${peak.toFixed(0)} MB at most over the rounds (target < 150 MB; ${mid.run.baseMb.toFixed(0)} MB of it before the source started: node and the bundle)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
