@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { encodePutBatch, decodeEntries, checkFrame, type EventLike } from '../src/channels/file/framing.ts';
 import { encodePutLines } from '../src/channels/file/put-lines.ts';
+import { LineMover } from '../src/channels/file/line-mover.ts';
 import { LineBatch } from '../src/core/line-batch.ts';
 
 /**
@@ -42,6 +43,9 @@ const headersArb = fc.oneof(
   fc.record({ file: fc.constant('/var/log/app.log'), host: fc.constant('hé-ü') }),
 );
 
+// one mover for every run, as a channel has: its memory grows and is reused across batches of all sizes
+const mover = new LineMover();
+
 test('encodePutLines makes the same frame as encodePutBatch of its events, over segments, CRLF and headers', () => {
   fc.assert(
     fc.property(
@@ -54,6 +58,8 @@ test('encodePutLines makes the same frame as encodePutBatch of its events, over 
         const viaEvents = encodePutBatch(batch.events(), 1234.5);
         const viaLines = encodePutLines(batch, 1234.5);
         assert.ok(Buffer.compare(viaLines, viaEvents) === 0, 'the two frames are byte for byte the same');
+        const viaMover = encodePutLines(batch, 1234.5, undefined, mover);
+        assert.ok(Buffer.compare(viaMover, viaEvents) === 0, 'the WebAssembly mover makes the same frame');
         assert.is(checkFrame(viaLines, 0, viaLines.length).kind, 'ok');
         const out: EventLike[] = [];
         decodeEntries(viaLines, 24, viaLines.length, lines.length, out);
@@ -82,6 +88,17 @@ test('a line batch starts a new segment at a new buffer, after a gap wider than 
     full.add(a, 0, 3);
     full.add(a, 4, 7);
   }, /at most 1 lines/);
+});
+
+test('the mover grows its memory for a large batch, and a batch too large for it is moved in JavaScript, to the same frame', () => {
+  for (const [lines, size] of [[3000, 700], [90, 100_000]] as const) {
+    const rows = Array.from({ length: lines }, (_, i) => Buffer.alloc(size - (i % 7), 65 + (i % 26)));
+    const batch = batchOf(rows, rows.map((_, i) => i % 3 === 0), new Set([lines >> 1]), { file: '/var/log/big.log' });
+    const viaMover = encodePutLines(batch, 5, undefined, mover);
+    assert.ok(Buffer.compare(viaMover, encodePutBatch(batch.events(), 5)) === 0, `${lines} lines of ~${size} bytes`);
+  }
+  assert.ok(new LineMover().fits(3000 * 702, 3000));
+  assert.not.ok(new LineMover().fits(90 * 100_002, 90), 'the second batch takes the JavaScript path');
 });
 
 test.run();

@@ -26,6 +26,7 @@ import { GroupCommitLog, SegmentGoneError, type ActiveSegment } from './group-co
 import { acquireLock } from './lock.ts';
 import { FramePool } from './frame-pool.ts';
 import { encodePutLines } from './put-lines.ts';
+import { LineMover } from './line-mover.ts';
 import { LogReader, type ReadableSegment } from './reader.ts';
 import { insertRange } from './ranges.ts';
 import { replayLog, sampledPutTime, takesSample } from './replay.ts';
@@ -136,6 +137,8 @@ export class FileChannel implements Channel, WritesFiles {
   private reader?: LogReader;
   /** put frames, reused once the writer, the reader and every take let go of them */
   private readonly frames = new FramePool();
+  /** makes the entries of source line batches (put-lines.ts) */
+  private readonly mover = new LineMover();
 
   private pending: Range[] = [];
   private tailPos = 0;
@@ -513,7 +516,7 @@ export class FileChannel implements Channel, WritesFiles {
 
   /** A source's line batch, encoded straight from its read buffers into the same Put frame. */
   putLines(lines: LineBatch): Promise<void> {
-    return this.putFrame(lines.count, (putTime) => encodePutLines(lines, putTime, this.frames));
+    return this.putFrame(lines.count, (putTime) => encodePutLines(lines, putTime, this.frames, this.mover));
   }
 
   private async putFrame(n: number, encode: (putTime: number) => Buffer): Promise<void> {

@@ -1,6 +1,7 @@
 import { headerCount } from '../../core/event.ts';
 import type { LineBatch } from '../../core/line-batch.ts';
 import { headerBlockSize, PLAIN_ALLOC, PUT_FIRST_ENTRY, SAME_AS_FIRST, sealPut, w32, writeHeaderBlock, type FrameAlloc } from './framing.ts';
+import type { LineMover } from './line-mover.ts';
 
 /**
  * Encodes a line batch as the same Put frame `encodePutBatch` makes of its
@@ -22,15 +23,19 @@ import { headerBlockSize, PLAIN_ALLOC, PUT_FIRST_ENTRY, SAME_AS_FIRST, sealPut, 
  * (2) < 10 ≤ E. Line i's own move may overlap its copy; copyWithin copies as
  * if through a temporary, so that is safe. Its entry header goes below its
  * new place, where only lines already moved were.
+ *
+ * With a `mover` (a file channel's), the entries after the first are made
+ * by WebAssembly instead (line-mover.ts): the same bytes, at less cost.
  */
-export function encodePutLines(lines: LineBatch, putTime: number, frames: FrameAlloc = PLAIN_ALLOC): Buffer {
+export function encodePutLines(lines: LineBatch, putTime: number, frames: FrameAlloc = PLAIN_ALLOC, mover?: LineMover): Buffer {
   const n = lines.count;
   const hn = headerCount(lines.headers);
   const h = hn > 0 ? headerBlockSize(lines.headers) : 0;
   const size = PUT_FIRST_ENTRY + n * 10 + (n > 0 ? h : 0) + lines.bytes;
   const b = frames.alloc(size);
   try {
-    moveLines(b, lines, h, hn);
+    if (mover && n > 1 && mover.fits(lines.bytes + n * 2, n)) moveLinesWith(mover, b, lines, h, hn);
+    else moveLines(b, lines, h, hn);
   } catch (err) {
     frames.discard(b);
     throw err;
@@ -76,4 +81,30 @@ function moveLines(b: Buffer, lines: LineBatch, h: number, hn: number): void {
     }
     c += segEnd - base;
   }
+}
+
+/** Fills the entries of `b` as moveLines does: the first one here, the rest of each segment by the mover. */
+function moveLinesWith(mover: LineMover, b: Buffer, lines: LineBatch, h: number, hn: number): void {
+  const n = lines.count;
+  const { starts, ends, bufs, segFrom, headers } = lines;
+  const count = hn === 0 ? 0 : SAME_AS_FIRST;
+  let p = PUT_FIRST_ENTRY;
+  for (let k = 0; k < bufs.length; k++) {
+    let from = segFrom[k];
+    const to = k + 1 < bufs.length ? segFrom[k + 1] : n;
+    if (from === 0) {
+      // the first entry carries the header block
+      const len = ends[0] - starts[0];
+      b.set(bufs[0].subarray(starts[0], ends[0]), p + 10 + h);
+      w32(b, p, p);
+      w32(b, p + 4, 2 + h + len);
+      b[p + 8] = hn & 0xff;
+      b[p + 9] = hn >>> 8;
+      if (h > 0) writeHeaderBlock(b, p + 10, headers);
+      p += 10 + h + len;
+      from = 1;
+    }
+    if (from < to) p = mover.entries(b, p, bufs[k], starts[from], ends[to - 1], starts, ends, from, to, count);
+  }
+  if (p !== b.length) throw new RangeError(`line entries end at ${p}, their frame at ${b.length}`);
 }
