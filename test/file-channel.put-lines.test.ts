@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { encodePutBatch, decodeEntries, checkFrame, type EventLike } from '../src/channels/file/framing.ts';
+import { encodePutBatch, decodeEntries, checkFrame, entryBodyBytes, spanEntries, PUT_FIRST_ENTRY, PUT_SHARED_HEADERS, type EventLike } from '../src/channels/file/framing.ts';
 import { encodePutLines } from '../src/channels/file/put-lines.ts';
 import { LineMover } from '../src/channels/file/line-mover.ts';
 import { LineBatch } from '../src/core/line-batch.ts';
@@ -88,6 +88,34 @@ test('a line batch starts a new segment at a new buffer, after a gap wider than 
     full.add(a, 0, 3);
     full.add(a, 4, 7);
   }, /at most 1 lines/);
+});
+
+test('the body bytes of any run of a line frame follow from its length and count, as a walk over its entries finds them', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(bodyArb, fc.boolean()), { minLength: 1, maxLength: 60 }),
+      headersArb,
+      fc.nat(59),
+      fc.nat(60),
+      (rows, headers, skip, take) => {
+        const lines = rows.map(([b]) => b);
+        const batch = batchOf(lines, rows.map(([, c]) => c), new Set(), headers);
+        const frame = encodePutLines(batch, 1, undefined, mover);
+        assert.is(frame[7] & PUT_SHARED_HEADERS, PUT_SHARED_HEADERS, 'a line frame says its entries share the first one\'s headers');
+        // a frame of events with different headers says nothing: its runs are walked
+        const plain = encodePutBatch(batch.events().map((e, i) => ({ ...e, headers: { n: String(i) } })), 1);
+        assert.is(plain[7], lines.length === 1 ? PUT_SHARED_HEADERS : 0);
+        const from = skip % lines.length;
+        for (const b of [frame, plain]) {
+          const start = spanEntries(b, PUT_FIRST_ENTRY, b.length, from).stop;
+          const run = spanEntries(b, start, b.length, take);
+          const want = lines.slice(from, from + run.count).reduce((n, l) => n + l.length, 0);
+          assert.is(entryBodyBytes({ buf: b, from: start, to: run.stop, count: run.count }), want);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 test('the mover grows its memory for a large batch, and a batch too large for it is moved in JavaScript, to the same frame', () => {

@@ -43,6 +43,14 @@ export const PUT_FIRST_ENTRY = FRAME_HEADER_SIZE + 12;
  * middle of a frame finds the block through `back`.
  */
 export const SAME_AS_FIRST = 0xffff;
+/**
+ * Put frame flag: no entry but the first has a header block (every other
+ * says SAME_AS_FIRST, or all have no headers), so the bytes of a run's bodies
+ * follow from its length and count without a walk (entryBodyBytes). Set by
+ * the line encoder, whose frames always have that shape; a reader that does
+ * not know it reads the frame as before.
+ */
+export const PUT_SHARED_HEADERS = 1;
 /** Frames above this are treated as corrupt lengths (no batch is that large). */
 export const MAX_FRAME_PAYLOAD = 1 << 30;
 
@@ -109,10 +117,10 @@ function u32(b: Uint8Array, at: number): number {
   return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
 }
 
-function writeFrameHeader(b: Buffer, at: number, type: FrameType, length: number): void {
+function writeFrameHeader(b: Buffer, at: number, type: FrameType, length: number, flags = 0): void {
   b.writeUInt16LE(FRAME_MAGIC, at + 4);
   b[at + 6] = type;
-  b[at + 7] = 0;
+  b[at + 7] = flags;
   b.writeUInt32LE(length, at + 8);
 }
 
@@ -224,6 +232,8 @@ function encodeInto(b: Buffer, events: readonly EventLike[], putTime: number, fr
   let blockEnd = 0;
   // every entry so far has the first entry's headers: an equal one says so instead of a block
   let asFirst = withHeaders;
+  // no entry after the first has a block of its own (PUT_SHARED_HEADERS)
+  let shared = true;
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     const start = p;
@@ -246,6 +256,7 @@ function encodeInto(b: Buffer, events: readonly EventLike[], putTime: number, fr
       prev = e.headers;
       prevCount = n;
     }
+    if (i > 0 && n !== 0 && n !== SAME_AS_FIRST) shared = false;
     b[start + 8] = n & 0xff;
     b[start + 9] = n >>> 8;
     b.set(e.body, p);
@@ -253,7 +264,7 @@ function encodeInto(b: Buffer, events: readonly EventLike[], putTime: number, fr
     w32(b, start + 4, p - start - 8);
   }
   const frame = frames.trim(b, p);
-  sealPut(frame, p, putTime, events.length);
+  sealPut(frame, p, putTime, events.length, shared ? PUT_SHARED_HEADERS : 0);
   return frame;
 }
 
@@ -283,8 +294,8 @@ export function headerBlockSize(headers: Record<string, string>): number {
 }
 
 /** Fills in a Put frame's header and count and seals it; `end` is where its last entry ends. */
-export function sealPut(frame: Buffer, end: number, putTime: number, count: number): void {
-  writeFrameHeader(frame, 0, FrameType.Put, end - FRAME_HEADER_SIZE);
+export function sealPut(frame: Buffer, end: number, putTime: number, count: number, flags = 0): void {
+  writeFrameHeader(frame, 0, FrameType.Put, end - FRAME_HEADER_SIZE, flags);
   frame.writeDoubleLE(putTime, FRAME_HEADER_SIZE);
   w32(frame, FRAME_HEADER_SIZE + 8, count);
   sealFrame(frame, 0, end - FRAME_HEADER_SIZE);
@@ -474,6 +485,15 @@ export function runBlock(r: EntryRun): { at: number; count: number; len: number 
 /** The bytes of the bodies of a run's entries (what a sink that only counts needs: no header is read). */
 export function entryBodyBytes(r: EntryRun): number {
   const b = r.buf;
+  if (r.blockAt === undefined && r.count > 0) {
+    // in a frame whose only header block is its first entry's, every entry is 10 bytes and its body
+    const f = r.from - u32(b, r.from);
+    if (f >= 0 && b[f + 6] === FrameType.Put && (b[f + 7] & PUT_SHARED_HEADERS) !== 0) {
+      const first = f + PUT_FIRST_ENTRY;
+      const hn = r.from === first ? b[first + 8] | (b[first + 9] << 8) : 0;
+      return r.to - r.from - 10 * r.count - (hn === 0 ? 0 : blockLength(b, first + 10, hn));
+    }
+  }
   let bytes = 0;
   for (let p = r.from; p < r.to; ) {
     const len = u32(b, p + 4);

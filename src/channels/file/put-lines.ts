@@ -1,6 +1,6 @@
 import { headerCount } from '../../core/event.ts';
 import type { LineBatch } from '../../core/line-batch.ts';
-import { headerBlockSize, PLAIN_ALLOC, PUT_FIRST_ENTRY, SAME_AS_FIRST, sealPut, w32, writeHeaderBlock, type FrameAlloc } from './framing.ts';
+import { headerBlockSize, PLAIN_ALLOC, PUT_FIRST_ENTRY, PUT_SHARED_HEADERS, SAME_AS_FIRST, sealPut, w32, writeHeaderBlock, type FrameAlloc } from './framing.ts';
 import type { LineMover } from './line-mover.ts';
 
 /**
@@ -40,7 +40,7 @@ export function encodePutLines(lines: LineBatch, putTime: number, frames: FrameA
     frames.discard(b);
     throw err;
   }
-  sealPut(b, size, putTime, n);
+  sealPut(b, size, putTime, n, PUT_SHARED_HEADERS);
   return b;
 }
 
