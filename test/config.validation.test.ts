@@ -133,4 +133,26 @@ test('an interceptor of unknown type lists the known ones; selectors check chann
   assert.match(text, /c7/);
 });
 
+test('two file channels on one directory are an error at the second one\'s key; one channel may keep its checkpoint in a data dir', () => {
+  const text = `a1.sources = r1
+a1.channels = c1 c2
+a1.sources.r1.type = netcat
+a1.sources.r1.bind = localhost
+a1.sources.r1.port = 44444
+a1.sources.r1.channels = c1 c2
+a1.channels.c1.type = file
+a1.channels.c1.checkpointDir = /var/ft/c1
+a1.channels.c1.dataDirs = /var/ft/c1, /var/ft/d1
+a1.channels.c2.type = file
+a1.channels.c2.checkpointDir = /var/ft/c2
+a1.channels.c2.dataDirs = /var/ft/x/../d1
+`;
+  const errs = errors(text);
+  assert.is(errs.length, 1, errs.map(formatProblem).join('\n'));
+  assert.is(errs[0].line, 12);
+  assert.is(errs[0].key, 'a1.channels.c2.dataDirs');
+  assert.match(errs[0].found, 'a directory channel c1 names too (its dataDirs)');
+  assert.equal(errors(text.replace('/var/ft/x/../d1', '/var/ft/d2')), []);
+});
+
 test.run();

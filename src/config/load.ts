@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ComponentContext, type Entry } from './context.ts';
 import { Problems } from './problems.ts';
 import { javaTrim, parseProperties } from './properties.ts';
@@ -113,6 +114,9 @@ export function loadConfigText(text: string, file: string, agent: string, regist
 
   // Channels first: sources and sinks are checked against them.
   const channels = new Map<string, ChannelConfig>();
+  // the directories each file channel names, resolved as the channel resolves them: two channels on one directory
+  // would read and delete each other's segments (the agent refuses, its lock naming its own pid; say it here first)
+  const dirOwners = new Map<string, { channel: string; key: string }>();
   for (const name of declared('channels')) {
     const ctx = ctxFor('channels', name);
     if (!ctx) continue;
@@ -126,6 +130,16 @@ export function loadConfigText(text: string, file: string, agent: string, regist
     const options = spec.parse(ctx);
     ctx.reportUnknown(`a key of the ${spec.type} channel: ${spec.keys}`);
     channels.set(name, { name, spec, options });
+    const { checkpointDir, dataDirs } = options as { checkpointDir?: string; dataDirs?: string[] };
+    for (const [key, dirs] of [['checkpointDir', checkpointDir ? [checkpointDir] : []], ['dataDirs', dataDirs ?? []]] as const) {
+      for (const dir of dirs) {
+        const abs = resolve(dir);
+        const owner = dirOwners.get(abs);
+        // one channel may keep its checkpoint among its data dirs
+        if (owner && owner.channel !== name) ctx.error(key, `"${dir}", a directory channel ${owner.channel} names too (its ${owner.key})`, 'a directory of its own for each file channel');
+        else if (!owner) dirOwners.set(abs, { channel: name, key });
+      }
+    }
   }
   const channelNames = declared('channels');
   const used = new Set<string>();
