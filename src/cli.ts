@@ -44,7 +44,12 @@ function monitoringPort(metricsPort: string | string[] | undefined, props: Map<s
     return port === undefined ? { error: `--metrics-port: "${raw}": not a port; expected ${PORT_RANGE}` } : { port };
   }
   const type = props.get('flume.monitoring.type');
-  if (type && ['http', 'prometheus'].includes(type.toLowerCase())) {
+  // Flume's other types (ganglia, a class name) are not served here: running without the metrics asked for would
+  // leave a monitoring system polling nothing, without a word
+  if (type !== undefined && !['http', 'prometheus'].includes(type.toLowerCase())) {
+    return { error: `-Dflume.monitoring.type: "${type}": not supported; expected http or prometheus (/metrics in Flume's JSON, /metrics/prometheus)` };
+  }
+  if (type) {
     const raw = props.get('flume.monitoring.port');
     if (raw === undefined) return { port: 41414 };
     const port = parsePort(raw);

@@ -99,7 +99,7 @@ test('a relative --exclude with a "/" is taken from the current directory, like 
   }
 });
 
-test('a bad --metrics-port is a usage error naming the flag and the range (exit 2), in quick mode and for agent', async () => {
+test('a bad --metrics-port (or -Dflume.monitoring port or type) is a usage error naming the flag and what it takes (exit 2), in quick mode and for agent', async () => {
   const { dir, cleanup } = tempDir();
   try {
     const logs = join(dir, 'logs');
@@ -117,6 +117,9 @@ test('a bad --metrics-port is a usage error naming the flag and the range (exit 
     const d = await runCli(['-Dflume.monitoring.type=http', '-Dflume.monitoring.port=x1', '--watch', logs, '--data-dir', join(dir, 'state')]);
     assert.is(d.code, 2, d.stderr);
     assert.match(d.stderr, '-Dflume.monitoring.port: "x1": not a port');
+    const g = await runCli(['agent', '-n', 'a', '-f', join(dir, 'none.properties'), '-Dflume.monitoring.type=ganglia', '-Dflume.monitoring.hosts=h:8649']);
+    assert.is(g.code, 2, g.stderr);
+    assert.match(g.stderr, '-Dflume.monitoring.type: "ganglia": not supported; expected http or prometheus');
   } finally {
     cleanup();
   }
