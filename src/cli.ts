@@ -58,6 +58,13 @@ function monitoringPort(metricsPort: string | string[] | undefined, props: Map<s
   return {};
 }
 
+/** Options of the commands that run an agent (quick mode and `agent`); the others would ignore them. */
+const RUN_OPTIONS = {
+  'metrics-port': { type: 'string', describe: 'serve /metrics (Flume JSON) and /metrics/prometheus on this port (0 to 65535; 0: any free one)' },
+  'metrics-host': { type: 'string', describe: 'address for the metrics endpoint (default 127.0.0.1, or flume.monitoring.host from the config)' },
+  tui: { type: 'boolean', describe: 'show the live dashboard in this terminal', default: false },
+} as const;
+
 export async function main(args: string[]): Promise<number> {
   let exitCode = 0;
   const { rest: argv, props } = splitSystemProps(args);
@@ -72,9 +79,6 @@ export async function main(args: string[]): Promise<number> {
     .usage('$0 --watch PATH…        tail files into a durable channel and print or ship them\n$0 <command> [options]')
     .version(VERSION)
     .strict()
-    .option('metrics-port', { type: 'string', describe: 'serve /metrics (Flume JSON) and /metrics/prometheus on this port (0 to 65535; 0: any free one)' })
-    .option('metrics-host', { type: 'string', describe: 'address for the metrics endpoint (default 127.0.0.1, or flume.monitoring.host from the config)' })
-    .option('tui', { type: 'boolean', describe: 'show the live dashboard in this terminal', default: false })
     .command(
       'agent',
       'run an agent from a Flume properties config',
@@ -83,7 +87,8 @@ export async function main(args: string[]): Promise<number> {
           .option('conf-file', { alias: 'f', type: 'string', demandOption: true, describe: 'the properties file' })
           .option('name', { alias: 'n', type: 'string', demandOption: true, describe: 'the agent to run (the key prefix)' })
           .option('conf', { alias: 'c', type: 'string', describe: "Flume's config dir (accepted; flume-tail reads no flume-env.sh or log4j2.xml)" })
-          .option('data-dir', { type: 'string', describe: 'state dir for defaults (file channel, positions)' }),
+          .option('data-dir', { type: 'string', describe: 'state dir for defaults (file channel, positions)' })
+          .options(RUN_OPTIONS),
       async (args) => {
         const metrics = monitoringPort(args.metricsPort, props);
         if ('error' in metrics) return usageError(metrics.error);
@@ -148,7 +153,8 @@ export async function main(args: string[]): Promise<number> {
           .option('data-dir', { type: 'string', describe: 'state dir: file channel and positions (default ~/.flume-tail or $XDG_STATE_HOME/flume-tail)' })
           .option('http', { type: 'string', describe: 'ship to this URL (ndjson batches) instead of printing' })
           .option('netcat', { type: 'string', describe: 'also listen for lines on HOST:PORT ([IPv6]:PORT, or PORT on localhost)' })
-          .option('byte-offset', { type: 'boolean', default: false, describe: 'add a byteoffset header' }),
+          .option('byte-offset', { type: 'boolean', default: false, describe: 'add a byteoffset header' })
+          .options(RUN_OPTIONS),
       async (args) => {
         if (!args.watch?.length && args.netcat === undefined) {
           cli.showHelp();

@@ -56,4 +56,17 @@ test('the npm bin runs as a command of its own, with the node flags of its first
   assert.is(out.trim(), VERSION);
 });
 
+test('check offers only its own options: the dashboard and metrics flags are for commands that run an agent', async () => {
+  const help = await runCli(['check', '--help']);
+  assert.is(help.code, 0, help.stderr);
+  assert.not.match(help.stdout, '--tui');
+  assert.not.match(help.stdout, '--metrics-port');
+  const r = await runCli(['check', '-n', 'agent', '-f', 'fixtures/conf/netcat-memory-logger.properties', '--tui']);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, 'Unknown argument: tui');
+  const agentHelp = await runCli(['agent', '--help']);
+  assert.match(agentHelp.stdout, '--tui');
+  assert.match(agentHelp.stdout, '--metrics-port');
+});
+
 test.run();
