@@ -48,13 +48,13 @@ async function scripted(reply: (n: number) => Reply, port = 0): Promise<Scripted
   };
 }
 
-function sinkOf(props: Record<string, string>): Sink {
+function sinkOf(props: Record<string, string>, log = new Logger({ write: () => {} })): Sink {
   const { ctx, problems } = contextOf('a1.sinks.k1', props);
   ctx.markUsed('type');
   const opts = httpSinkSpec.parse(ctx);
   ctx.reportUnknown(httpSinkSpec.keys);
   assert.equal(problems.list, [], 'no config problems');
-  return httpSinkSpec.create(opts, { name: 'k1', log: new Logger({ write: () => {} }), out: { write: () => {} } });
+  return httpSinkSpec.create(opts, { name: 'k1', log, out: { write: () => {} } });
 }
 
 const lines = (n: number): FlumeEvent[] => Array.from({ length: n }, (_, i) => eventOf(`e${i}`));
@@ -322,6 +322,35 @@ test('with the real SinkRunner and a memory channel: an outage of 503s, then eve
     const seqs = s.got.filter((g) => g.status === 200).flatMap((g) => g.body.trimEnd().split('\n').map((l) => Number(JSON.parse(l).headers.seq)));
     assert.equal(seqs, Array.from({ length: 200 }, (_, i) => i));
     assert.is(sink.counters.get('EventDrainSuccessCount'), 200);
+  } finally {
+    await runner.stop();
+    await channel.stop();
+    await s.close();
+  }
+});
+
+test('a delivery that fails is warned about once, by the runner, with the receiver\'s answer and without the sink named twice', async () => {
+  const s = await scripted((n) => (n < 12 ? { status: 503, body: 'busy' } : { status: 200 }));
+  const logged: string[] = [];
+  const log = new Logger({ write: (l) => logged.push(l) });
+  const channel = new MemoryChannel('c1', { capacity: 1000, transactionCapacity: 100, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 100 });
+  const sink = sinkOf({ type: 'http', endpoint: s.url, batchSize: '10', ...quick }, log);
+  const runner = new SinkRunner(sink, channel, { ...DEFAULT_RUNNER, batchSize: 10, backoffBaseMs: 20, maxBackoffMs: 200 }, log);
+  await channel.start();
+  await runner.start();
+  try {
+    await channel.put(lines(10));
+    await until('delivered', () => sink.counters.get('EventDrainSuccessCount') === 10, 10_000);
+    const warns = logged.filter((l) => l.includes(' WARN '));
+    // 12 failed requests: each delivery makes its inline attempts, then hands the wait to the runner
+    const deliveries = warns.filter((l) => l.includes('delivery of 10 events failed'));
+    assert.ok(deliveries.length >= 2, logged.join(''));
+    assert.is(warns.length, deliveries.length, `one line per failed delivery:\n${warns.join('')}`);
+    deliveries.forEach((l, i) => {
+      assert.match(l, `(attempt ${i + 1}), rolled back`);
+      assert.match(l, `: ${s.url}: HTTP 503 busy`);
+      assert.not.match(l, 'sink k1:');
+    });
   } finally {
     await runner.stop();
     await channel.stop();

@@ -35,8 +35,11 @@ export class DeliveryError extends FlumeError {
   constructor(readonly sink: string, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super('DELIVERY_FAILED', `sink ${sink}: ${message}`, options);
     this.retryAfterMs = options?.retryAfterMs;
+    this.detail = message;
   }
   readonly retryAfterMs?: number;
+  /** The message without the sink's name (for a log line that names the sink already). */
+  readonly detail: string;
 }
 
 /** The configuration has problems; `problems` lists every one. */

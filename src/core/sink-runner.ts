@@ -241,8 +241,10 @@ export class SinkRunner {
     const c = this.sink.counters;
     c.set('BackoffMs', delay);
     c.set('ConsecutiveFailures', this.failures);
+    // the log line names the sink already
+    const why = err instanceof DeliveryError ? err.detail : (err as Error).message;
     this.log.rateLimited('warn', `deliver:${this.sink.name}`, commitFailed
-      ? `the take commit of ${n} delivered events failed (attempt ${this.failures}; they come back after a restart), retrying in ${delay} ms: ${(err as Error).message}`
-      : `delivery of ${n} events failed (attempt ${this.failures}), rolled back, retrying in ${delay} ms: ${(err as Error).message}`);
+      ? `the take commit of ${n} delivered events failed (attempt ${this.failures}; they come back after a restart), retrying in ${delay} ms: ${why}`
+      : `delivery of ${n} events failed (attempt ${this.failures}), rolled back, retrying in ${delay} ms: ${why}`);
   }
 }

@@ -302,7 +302,8 @@ export class HttpSink implements Sink, WritesFiles {
         continue;
       }
       this.retryAt = Date.now() + delay;
-      this.log.rateLimited('warn', `${this.name}:backoff`, `${msg}; the batch stays in the channel`);
+      // the runner warns about the failed delivery (one line, with its own count of failures in a row)
+      this.log.rateLimited('debug', `${this.name}:backoff`, `${msg}; the batch stays in the channel`);
       throw new DeliveryError(this.name, `${safeEndpoint(this.endpoint)}: ${this.lastError}`, { retryAfterMs: delay });
     }
   }
