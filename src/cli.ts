@@ -58,6 +58,17 @@ function monitoringPort(metricsPort: string | string[] | undefined, props: Map<s
   return {};
 }
 
+/**
+ * The config file and agent name of `agent` and `check`, each given once. yargs makes a list of an option given
+ * twice, which read as a file named "a,b" or an agent named "a1,a2"; a list is a usage error naming the flag.
+ */
+function configArgs(confFile: string | string[], name: string | string[]): { file: string; name: string } | { error: string } {
+  const twice = ([['-f/--conf-file', confFile], ['-n/--name', name]] as const)
+    .filter(([, v]) => Array.isArray(v))
+    .map(([flag, v]) => `${flag} was given ${v.length} times (${(v as string[]).map((x) => `"${x}"`).join(', ')}); give it once`);
+  return twice.length ? { error: twice.join('\n') } : { file: confFile as string, name: name as string };
+}
+
 /** Options of the commands that run an agent (quick mode and `agent`); the others would ignore them. */
 const RUN_OPTIONS = {
   'metrics-port': { type: 'string', describe: 'serve /metrics (Flume JSON) and /metrics/prometheus on this port (0 to 65535; 0: any free one)' },
@@ -92,7 +103,9 @@ export async function main(args: string[]): Promise<number> {
       async (args) => {
         const metrics = monitoringPort(args.metricsPort, props);
         if ('error' in metrics) return usageError(metrics.error);
-        const cfg = loadConfigFile(args.confFile, args.name, registry);
+        const which = configArgs(args.confFile, args.name);
+        if ('error' in which) return usageError(which.error);
+        const cfg = loadConfigFile(which.file, which.name, registry);
         exitCode = await runAgent(cfg, {
           stateDir: args.dataDir ?? defaultStateDir(),
           metricsPort: metrics.port,
@@ -109,7 +122,9 @@ export async function main(args: string[]): Promise<number> {
           .option('conf-file', { alias: 'f', type: 'string', demandOption: true })
           .option('name', { alias: 'n', type: 'string', demandOption: true }),
       (args) => {
-        const cfg = loadConfigFile(args.confFile, args.name, registry);
+        const which = configArgs(args.confFile, args.name);
+        if ('error' in which) return usageError(which.error);
+        const cfg = loadConfigFile(which.file, which.name, registry);
         if (reportProblems(cfg, (s) => process.stderr.write(s))) {
           exitCode = 1;
           return;

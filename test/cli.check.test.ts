@@ -69,4 +69,15 @@ test('check offers only its own options: the dashboard and metrics flags are for
   assert.match(agentHelp.stdout, '--metrics-port');
 });
 
+test('-f or -n given twice is a usage error naming the flag and both values, for check and agent', async () => {
+  const conf = 'fixtures/conf/netcat-memory-logger.properties';
+  const check = await runCli(['check', '-n', 'agent', '-f', conf, '-f', conf]);
+  assert.is(check.code, 2, check.stderr);
+  assert.match(check.stderr, `-f/--conf-file was given 2 times ("${conf}", "${conf}"); give it once`);
+  assert.not.match(check.stderr, 'cannot be read');
+  const agent = await runCli(['agent', '-n', 'a1', '-n', 'a2', '-f', conf]);
+  assert.is(agent.code, 2, agent.stderr);
+  assert.match(agent.stderr, '-n/--name was given 2 times ("a1", "a2"); give it once');
+});
+
 test.run();
