@@ -56,7 +56,13 @@ export class Agent {
       const interceptors = s.interceptors.map((i) => i.spec.create(i.options));
       const selector = createSelector(s.selector, this.channels);
       const processor = new ChannelProcessor(interceptors, selector, slog);
-      this.sources.push(s.spec.create(s.options, { name: s.name, processor, log: slog, stateDir, agentWrites }));
+      const source = s.spec.create(s.options, { name: s.name, processor, log: slog, stateDir, agentWrites });
+      // what routing did with the source's events, next to its own counts: events no required channel took (a
+      // multiplexing selector without a default, the config warns), and events put twice (a put that succeeded on
+      // one required channel, then failed on another, is retried on both)
+      source.counters.gauge('EventUnroutedCount', () => selector.unroutedEvents);
+      source.counters.gauge('EventDuplicatePutCount', () => processor.duplicatedPuts);
+      this.sources.push(source);
     }
     for (const k of config.sinks) {
       if (inGroup.has(k.name)) continue;

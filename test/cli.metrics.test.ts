@@ -60,4 +60,46 @@ a.sinks.k1.channel = c1
   }
 });
 
+test('events a multiplexing selector without a default routes nowhere are counted on their source (EventUnroutedCount)', async () => {
+  const { dir, cleanup } = tempDir();
+  const nc = await freePort();
+  const mon = await freePort();
+  const conf = join(dir, 'a.properties');
+  writeFileSync(conf, `a.sources = r1
+a.channels = c1
+a.sinks = k1
+a.sources.r1.type = netcat
+a.sources.r1.bind = 127.0.0.1
+a.sources.r1.port = ${nc}
+a.sources.r1.channels = c1
+a.sources.r1.selector.type = multiplexing
+a.sources.r1.selector.header = kind
+a.sources.r1.selector.mapping.audit = c1
+a.channels.c1.type = memory
+a.sinks.k1.type = null
+a.sinks.k1.channel = c1
+`);
+  const cli = startCli(['agent', '-n', 'a', '-f', conf, '--metrics-port', String(mon)]);
+  try {
+    await cli.waitFor('agent a started', 'stderr');
+    const before = await getJson(`http://127.0.0.1:${mon}/metrics`);
+    assert.is(before['SOURCE.r1'].EventUnroutedCount, '0');
+    assert.is(before['SOURCE.r1'].EventDuplicatePutCount, '0');
+    const client = await LineClient.connect(nc);
+    // netcat events carry no "kind" header: no mapping, no default
+    client.send('u1\nu2\nu3\n');
+    await until('3 OKs', () => client.lines().length === 3);
+    const after = await until('3 unrouted', async () => {
+      const m = await getJson(`http://127.0.0.1:${mon}/metrics`);
+      return m['SOURCE.r1'].EventUnroutedCount === '3' ? m : undefined;
+    });
+    assert.is(after['CHANNEL.c1'].EventPutSuccessCount, '0');
+    client.close();
+  } finally {
+    cli.kill('SIGTERM');
+    await cli.exited;
+    cleanup();
+  }
+});
+
 test.run();
