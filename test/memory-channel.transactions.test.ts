@@ -141,4 +141,27 @@ test('events still in the channel at stop are named in a warning (they were ackn
   assert.not.ok(logged.some((l) => l.includes('memory channel c8')));
 });
 
+test('EventTakeAttemptCount counts as Flume does: one attempt per event taken, and one for the take that found the channel short', async () => {
+  const ch = make(100, 10);
+  await ch.start();
+  try {
+    await ch.put(Array.from({ length: 7 }, (_, i) => eventOf(`a${i}`)));
+    const full = await ch.take(5);
+    assert.is(full.count, 5);
+    await full.commit();
+    assert.is(ch.counters.get('EventTakeAttemptCount'), 5, 'a full take: one attempt per event');
+    const short = await ch.take(5);
+    assert.is(short.count, 2);
+    await short.commit();
+    assert.is(ch.counters.get('EventTakeAttemptCount'), 8, 'two events, then the attempt that found none');
+    const none = await ch.take(5);
+    await none.commit();
+    assert.is(ch.counters.get('EventTakeAttemptCount'), 9);
+    assert.is(ch.counters.get('EventTakeSuccessCount'), 7);
+  } finally {
+    await ch.stop();
+    
+  }
+});
+
 test.run();

@@ -4,7 +4,7 @@ import { eventBytes, type FlumeEvent } from '../core/event.ts';
 import { ChannelClosedError, ChannelFullError, TransactionTooLargeError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { Turns } from '../core/turns.ts';
-import { CHANNEL_COUNTERS, CounterGroup } from '../metrics/counters.ts';
+import { CHANNEL_COUNTERS, CounterGroup, takeAttempts } from '../metrics/counters.ts';
 import { Fifo } from './event-queue.ts';
 import { Waiters } from './waiters.ts';
 
@@ -133,7 +133,6 @@ export class MemoryChannel implements Channel {
   async take(max: number): Promise<Taken> {
     if (!this.open) throw new ChannelClosedError(this.name, 'not started');
     const n = Math.min(max, this.opts.transactionCapacity);
-    this.counters.inc('EventTakeAttemptCount');
     let items: Queued[];
     if (this.returned.length > 0) {
       items = this.returned.splice(0, n);
@@ -142,6 +141,7 @@ export class MemoryChannel implements Channel {
       items = this.queue.shiftMany(n);
     }
     this.inFlight += items.length;
+    this.counters.inc('EventTakeAttemptCount', takeAttempts(items.length, n));
     let done = false;
     const finish = () => {
       if (done) throw new Error(`channel ${this.name}: take already committed or rolled back`);

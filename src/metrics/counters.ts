@@ -51,6 +51,16 @@ export const SOURCE_COUNTERS = [
   'ChannelWriteFail', 'EventReadFail', 'GenericProcessingFail',
 ] as const;
 
+/**
+ * EventTakeAttemptCount for a take of up to `max` events that got `got`, as
+ * Flume counts it: a Flume sink calls take() once per event until the batch
+ * is full or a call finds nothing, and each call is an attempt. So attempts
+ * are never fewer than events taken.
+ */
+export function takeAttempts(got: number, max: number): number {
+  return got < max ? got + 1 : got;
+}
+
 export const CHANNEL_COUNTERS = [
   'EventPutAttemptCount', 'EventPutSuccessCount', 'EventTakeAttemptCount', 'EventTakeSuccessCount',
 ] as const;

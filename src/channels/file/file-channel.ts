@@ -19,7 +19,7 @@ import type { LineBatch } from '../../core/line-batch.ts';
 import { ChannelClosedError, ChannelFullError, FlumeError, TransactionTooLargeError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { Turns } from '../../core/turns.ts';
-import { CHANNEL_COUNTERS, CounterGroup } from '../../metrics/counters.ts';
+import { CHANNEL_COUNTERS, CounterGroup, takeAttempts } from '../../metrics/counters.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointData, type Sample } from './checkpoint.ts';
 import { decodeRuns, encodePutBatch, encodeTake, fmtPos, FORMAT_VERSION, offOf, pos, segOf, type EntryRun, type Range, SEGMENT_HEADER_SIZE } from './framing.ts';
 import { GroupCommitLog, SegmentGoneError, type ActiveSegment } from './group-commit.ts';
@@ -652,7 +652,6 @@ export class FileChannel implements Channel, WritesFiles {
 
   take(max: number): Promise<Taken> {
     if (this.state !== 'open') return Promise.reject(new ChannelClosedError(this.name, `it is ${this.state}`));
-    this.counters.inc('EventTakeAttemptCount');
     return this.locked(() => this.takeLocked(Math.min(max, this.opts.transactionCapacity)));
   }
 
@@ -693,9 +692,11 @@ export class FileChannel implements Channel, WritesFiles {
       this.reader!.releaseRuns(runs);
       this.inflight.delete(id);
       for (const r of t.ranges) this.giveBack(r);
+      this.counters.inc('EventTakeAttemptCount', count + 1);
       this.counters.inc('EventTakeErrorCount');
       throw this.ioError('take', err);
     }
+    this.counters.inc('EventTakeAttemptCount', takeAttempts(count, max));
     t.count = count;
     t.firstPutTime = times[0] ?? 0;
     if (count === 0) this.inflight.delete(id);
