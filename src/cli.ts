@@ -167,6 +167,7 @@ export async function main(args: string[]): Promise<number> {
           .option('from-beginning', { type: 'boolean', default: false, describe: 'on the first start read existing files whole (default: from their end, like tail -F)' })
           .option('data-dir', { type: 'string', describe: 'state dir: file channel and positions (default ~/.flume-tail or $XDG_STATE_HOME/flume-tail)' })
           .option('http', { type: 'string', describe: 'ship to this URL (ndjson batches) instead of printing' })
+          .option('dead-letter-dir', { type: 'string', describe: 'with --http: write a batch the receiver rejects for good (a 4xx other than 408/429) here, as ndjson, and go on (default: retry it forever, as Flume)' })
           .option('netcat', { type: 'string', describe: 'also listen for lines on HOST:PORT ([IPv6]:PORT, or PORT on localhost)' })
           .option('byte-offset', { type: 'boolean', default: false, describe: 'add a byteoffset header' })
           .options(RUN_OPTIONS),
@@ -183,6 +184,7 @@ export async function main(args: string[]): Promise<number> {
           fromBeginning: args.fromBeginning,
           dataDir: args.dataDir ?? defaultStateDir(),
           http: args.http,
+          ...(args.deadLetterDir !== undefined ? { deadLetterDir: args.deadLetterDir } : {}),
           netcat: args.netcat,
           byteOffset: args.byteOffset,
         };

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli, startCli, type Cli } from './helpers/cli.ts';
 import { LineClient } from './helpers/net.ts';
+import { Receiver } from './helpers/receiver.ts';
 import { tempDir, until } from './helpers/poll.ts';
 
 /**
@@ -137,6 +138,7 @@ test('bad --netcat and --http values are usage errors naming the flag, not the g
       [['--netcat', '[::1:5'], '--netcat: "[::1:5": no "]" after the IPv6 address'],
       [['--netcat', '::1:5'], '--netcat: "::1:5": an IPv6 address without brackets'],
       [['--http', 'ftp://example.com/'], '--http: "ftp://example.com/" is not an http:// or https:// URL'],
+      [['--dead-letter-dir', join(dir, 'dlq')], '--dead-letter-dir: given without --http'],
       [['--exclude', ''], '--exclude: an empty glob'],
     ];
     for (const [flags, message] of cases) {
@@ -182,6 +184,36 @@ test('--netcat [::1]:PORT listens on the IPv6 address (brackets stripped)', asyn
   } finally {
     cli.kill('SIGTERM');
     await cli.exited;
+    cleanup();
+  }
+});
+
+test('--dead-letter-dir: batches the receiver rejects for good are written there as ndjson, and the lines after them are delivered', async () => {
+  const { dir, cleanup } = tempDir();
+  const receiver = new Receiver();
+  const port = await receiver.listen();
+  // lines marked "bad" are refused for good (400), the others taken
+  receiver.respond = () => 200;
+  const logs = join(dir, 'logs');
+  const dlq = join(dir, 'rejected');
+  mkdirSync(logs);
+  const cli = startCli(['--watch', logs, '--data-dir', join(dir, 'state'), '--http', `http://127.0.0.1:${port}/ingest`, '--dead-letter-dir', dlq]);
+  try {
+    await cli.waitFor('agent quick started', 'stderr');
+    receiver.respond = () => 400;
+    appendFileSync(join(logs, 'app.log'), Array.from({ length: 30 }, (_, i) => `bad ${i}\n`).join(''));
+    const kept = (): string[] => (existsSync(dlq) ? readdirSync(dlq) : []).flatMap((f) => readFileSync(join(dlq, f), 'utf8').split('\n').filter(Boolean)).map((l) => (JSON.parse(l) as { body: string }).body);
+    await until(() => `30 rejected lines in ${dlq} (have ${kept().length})`, () => kept().length === 30);
+    assert.equal([...kept()].sort(), Array.from({ length: 30 }, (_, i) => `bad ${i}`).sort());
+    await cli.waitFor(/rejected 30 events \(HTTP 400 fail\); written to/, 'stderr');
+    // the channel is not held up by them: what comes next is delivered
+    receiver.respond = () => 200;
+    appendFileSync(join(logs, 'app.log'), Array.from({ length: 20 }, (_, i) => `good ${i}\n`).join(''));
+    await until(() => `20 good lines delivered (have ${receiver.bodies.length})`, () => receiver.bodies.filter((b) => b.startsWith('good')).length === 20);
+    assert.is(receiver.bodies.filter((b) => b.startsWith('bad')).length, 0);
+  } finally {
+    await cli.stop();
+    await receiver.close();
     cleanup();
   }
 });

@@ -12,6 +12,8 @@ export interface WatchArgs {
   fromBeginning: boolean;
   dataDir: string;
   http?: string;
+  /** with `http`: where batches the receiver rejects for good are written (the sink's dlqDir) */
+  deadLetterDir?: string;
   netcat?: string;
   byteOffset: boolean;
 }
@@ -78,6 +80,10 @@ export function validateWatchArgs(a: WatchArgs): string[] {
       // not a URL
     }
     if (!ok) problems.push(`--http: "${a.http}" is not an http:// or https:// URL`);
+  }
+  if (a.deadLetterDir !== undefined) {
+    if (a.http === undefined) problems.push('--dead-letter-dir: given without --http; it keeps the batches an HTTP receiver rejects');
+    else if (a.deadLetterDir === '') problems.push('--dead-letter-dir: an empty path; expected a directory');
   }
   return problems;
 }
@@ -191,6 +197,8 @@ export function buildWatchConfig(a: WatchArgs): AgentConfig {
       `${p}.sinks.out.batchSize = ${QUICK_SINK_BATCH}`,
       `${p}.sinks.out.concurrency = 4`,
     );
+    // without it a batch the receiver rejects for good (a 4xx but 408/429) is retried forever, as in Flume
+    if (a.deadLetterDir) lines.push(`${p}.sinks.out.dlqDir = ${esc(resolve(a.deadLetterDir))}`);
   } else {
     lines.push(`${p}.sinks.out.type = logger`, `${p}.sinks.out.format = text`);
   }
