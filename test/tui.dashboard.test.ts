@@ -62,6 +62,17 @@ test('file channel extras: bytes on disk, oldest event age, fsync latency; repla
   assert.not.match(frame({ snapshot: single(1000, [{ ...c, counters: { ...c.counters, ReplayProgressPercent: 100 } }]) }), /REPLAYING/);
 });
 
+test('a file channel whose start failed reads FAILED, not REPLAYING 0%; one whose last write failed reads WRITE FAILED', () => {
+  const c = memChannel(0, 100);
+  const failed = frame({ snapshot: single(1000, [{ ...c, type: 'file', counters: { ...c.counters, ReplayProgressPercent: 0, Open: 0, Unhealthy: 1 } }]) });
+  assert.match(failed, /c1\s+file\s+.*✖ FAILED/);
+  assert.not.match(failed, /REPLAYING|replay /);
+  const writeFailed = frame({ snapshot: single(1000, [{ ...c, type: 'file', counters: { ...c.counters, ReplayProgressPercent: 100, Open: 1, Unhealthy: 1 } }]) });
+  assert.match(writeFailed, /✖ WRITE FAILED/);
+  const running = frame({ snapshot: single(1000, [{ ...c, type: 'file', counters: { ...c.counters, ReplayProgressPercent: 100, Open: 1, Unhealthy: 0 } }]) });
+  assert.match(running, /● OK/);
+});
+
 test('components render only the counters they have', () => {
   const f = frame({ snapshot: single(1000, [{ kind: 'CHANNEL', name: 'bare', type: 'memory', counters: { ChannelSize: 3 } }]) });
   assert.match(f, /bare/);

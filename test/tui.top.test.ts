@@ -139,4 +139,31 @@ test('runDashboard polls, shows an error line while polls fail and recovers; q c
   }
 });
 
+test('finish polls once more and leaves that frame on screen: a start that failed ends on FAILED, not on the frame before', async () => {
+  const term = new FakeTerminal();
+  const keys = new FakeKeys();
+  let failed = false;
+  const channel = (extra: Record<string, number>) => ({ kind: 'CHANNEL' as const, name: 'ch', type: 'file', counters: { ChannelSize: 0, ChannelCapacity: 1000, ReplayProgressPercent: 0, Open: 0, ...extra } });
+  const ui = runDashboard({
+    title: 'flume-tail · agent quick',
+    poll: () => ({ agent: 'quick', at: Date.now(), startedAt: 0, components: [channel({ Unhealthy: failed ? 1 : 0 })] }),
+    intervalMs: 10_000,
+    onQuit: () => undefined,
+    stdout: term as unknown as NodeJS.WriteStream,
+    stdin: keys as unknown as NodeJS.ReadStream,
+  });
+  try {
+    await until('the first frame', () => /REPLAYING/.test(term.text));
+    failed = true;
+    term.frames.length = 0;
+    await ui.finish();
+    assert.match(term.text, /ch\s+file\s+.*✖ FAILED/);
+    const frames = term.frames.length;
+    await new Promise((r) => setTimeout(r, 50));
+    assert.is(term.frames.length, frames, 'nothing drawn after it');
+  } finally {
+    ui.unmount();
+  }
+});
+
 test.run();

@@ -39,6 +39,11 @@ export interface RunDashboardOptions {
 export interface DashboardHandle {
   /** Leaves the screen and stops polling; safe to call more than once. */
   unmount(): void;
+  /**
+   * Polls once more, draws that frame, then leaves: the last frame on screen is the agent as it ended (a start
+   * that failed reads FAILED, not the REPLAYING of a second before).
+   */
+  finish(): Promise<void>;
   /** Resolves once the dashboard is gone and onQuit (if it ran) has finished. */
   waitUntilExit(): Promise<void>;
 }
@@ -84,7 +89,7 @@ export function runDashboard(opts: RunDashboardOptions): DashboardHandle {
     instance.unmount();
   }
 
-  const tick = async (): Promise<void> => {
+  const poll = async (): Promise<void> => {
     try {
       const s = await opts.poll();
       snapshot = s;
@@ -93,6 +98,9 @@ export function runDashboard(opts: RunDashboardOptions): DashboardHandle {
     } catch (err) {
       error = (err as Error)?.message ?? String(err);
     }
+  };
+  const tick = async (): Promise<void> => {
+    await poll();
     if (gone) return;
     instance.rerender(element());
     // Scheduled after the poll settles, so a slow agent never gets overlapping polls.
@@ -102,6 +110,14 @@ export function runDashboard(opts: RunDashboardOptions): DashboardHandle {
 
   return {
     unmount: stop,
+    finish: async () => {
+      if (gone) return;
+      if (timer) clearTimeout(timer);
+      await poll();
+      if (gone) return;
+      instance.rerender(element());
+      stop();
+    },
     waitUntilExit: async () => {
       await exited;
       await quitting;

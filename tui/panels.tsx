@@ -7,7 +7,7 @@ import { componentKey, ERROR_COUNTERS } from '../src/metrics/rates.ts';
 import type { ComponentSnapshot } from '../src/metrics/snapshot.ts';
 import { bar, bytes, compact, duration, fit, micros, percent, printable, rate, shortenPath, sparkline } from './format.ts';
 import type { Status } from './status.ts';
-import { channelStatus, fillOf, sinkStatus, sourceStatus } from './status.ts';
+import { channelStatus, fillOf, replaying, sinkStatus, sourceStatus } from './status.ts';
 
 /**
  * The dashboard's panels. Each one is a pure view of the props it is given
@@ -54,11 +54,6 @@ export function panelHeight(lines: number): number {
 /** Lines one channel takes: the bar, the detail line, and the replay line while recovering. */
 export function channelLines(c: ComponentSnapshot, withDetail: boolean): number {
   return 1 + (withDetail ? 1 : 0) + (replaying(c) ? 1 : 0);
-}
-
-function replaying(c: ComponentSnapshot): boolean {
-  const p = c.counters.ReplayProgressPercent;
-  return p !== undefined && p < 100;
 }
 
 export function ChannelRows({ channel: c, rates: r, width, withDetail, nameW, typeW }: { channel: ComponentSnapshot; rates?: ComponentRates; width: number; withDetail: boolean; nameW: number; typeW: number }): ReactNode {

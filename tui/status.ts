@@ -68,7 +68,7 @@ export function sourceStatus(c: ComponentSnapshot, r: ComponentRates | undefined
   return status(perSec > 0 ? 'flowing' : 'idle');
 }
 
-export type ChannelLevel = 'ok' | 'high' | 'full' | 'replaying';
+export type ChannelLevel = 'ok' | 'high' | 'full' | 'replaying' | 'failed' | 'unhealthy';
 
 export interface ChannelStatus {
   level: ChannelLevel;
@@ -81,12 +81,23 @@ const HIGH_FILL = 75;
 const FULL_FILL = 95;
 
 export function channelStatus(c: ComponentSnapshot): ChannelStatus {
-  const replay = c.counters.ReplayProgressPercent;
-  if (replay !== undefined && replay < 100) return { level: 'replaying', label: `◐ REPLAYING ${percent(replay)}`, color: 'yellow' };
+  const k = c.counters;
+  // a file channel that is not open and says it is unhealthy failed: its start (a lock, a replay error) or its
+  // segments (deleted under it); its replay progress, 0 if it never began, is no progress
+  if (k.Unhealthy === 1 && k.Open === 0) return { level: 'failed', label: '✖ FAILED', color: 'red' };
+  if (replaying(c)) return { level: 'replaying', label: `◐ REPLAYING ${percent(k.ReplayProgressPercent!)}`, color: 'yellow' };
+  // open, and its last write failed (until a put succeeds)
+  if (k.Unhealthy === 1) return { level: 'unhealthy', label: '✖ WRITE FAILED', color: 'red' };
   const fill = fillOf(c);
   if (fill >= FULL_FILL) return { level: 'full', label: '✖ FULL', color: 'red' };
   if (fill >= HIGH_FILL) return { level: 'high', label: '◐ HIGH', color: 'yellow' };
   return { level: 'ok', label: '● OK', color: 'green' };
+}
+
+/** A file channel replaying its log: not failed, and not at 100 % yet. */
+export function replaying(c: ComponentSnapshot): boolean {
+  const k = c.counters;
+  return k.ReplayProgressPercent !== undefined && k.ReplayProgressPercent < 100 && !(k.Unhealthy === 1 && k.Open === 0);
 }
 
 export function fillOf(c: ComponentSnapshot): number {

@@ -107,7 +107,7 @@ export async function runAgent(cfg: AgentConfig, opts: RunOptions): Promise<numb
       return 1;
     }
   }
-  let ui: { unmount(): void } | undefined;
+  let ui: { finish(): Promise<void> } | undefined;
   if (useTui) {
     const { runDashboard } = await import('../../tui/dashboard.tsx');
     ui = runDashboard({
@@ -121,13 +121,13 @@ export async function runAgent(cfg: AgentConfig, opts: RunOptions): Promise<numb
   try {
     await agent.start();
   } catch (err) {
-    ui?.unmount();
+    await ui?.finish();
     await closeMetrics?.();
     log.error(`agent ${cfg.agent} failed to start: ${(err as Error).message}`);
     return 1;
   }
   await done;
-  ui?.unmount();
+  await ui?.finish();
   await closeMetrics?.();
   return fatal ? 1 : 0;
 }
