@@ -136,4 +136,35 @@ test('a client that does not read its OKs is not read on: the replies owed to it
   }
 });
 
+test('lines in many small pieces come out whole, a character split across pieces included; the length limit still counts characters', async () => {
+  const { ch, src } = await setup(100_000, 5000);
+  const replies: string[] = [];
+  const conn = new Duplex({
+    read() {},
+    write(chunk, _enc, done) {
+      replies.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  try {
+    (src as unknown as { accept(s: Duplex): void }).accept(conn);
+    // 4998 characters (é is 2 bytes) + newline: under the limit; sent 7 bytes at a time, splitting é in two
+    const long = 'é'.repeat(2000) + 'x'.repeat(2998);
+    const bytes = Buffer.from(`short\n${long}\nafter\n`);
+    for (let i = 0; i < bytes.length; i += 7) conn.push(bytes.subarray(i, i + 7));
+    await until('three OKs', () => replies.length === 3);
+    assert.equal(replies, ['OK', 'OK', 'OK']);
+    assert.equal(await drain(ch), ['short', long, 'after']);
+    // a line past the limit in characters, though its pieces each were small: refused once it is too long
+    const over = Buffer.from('é'.repeat(5001));
+    for (let i = 0; i < over.length; i += 7) conn.push(over.subarray(i, i + 7));
+    await until('refused', () => replies.length === 4);
+    assert.equal(replies[3], 'FAILED: Event exceeds the maximum length (5000 chars, including newline)');
+    assert.equal(await drain(ch), []);
+  } finally {
+    conn.destroy();
+    await src.stop();
+  }
+});
+
 test.run();

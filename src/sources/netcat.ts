@@ -82,7 +82,17 @@ export class NetcatSource implements Source {
     }
     this.sockets.add(socket);
     this.counters.inc('OpenConnectionCount');
-    let pending: Buffer | undefined;
+    // the line being received, in the pieces it came in: joined once, when its newline comes (joining at every
+    // chunk made a 100 MB line cost time quadratic in its length)
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const takePending = (tail?: Buffer): Buffer => {
+      const parts = tail ? [...pending, tail] : pending;
+      const line = parts.length === 1 ? parts[0] : Buffer.concat(parts, pendingBytes + (tail?.length ?? 0));
+      pending = [];
+      pendingBytes = 0;
+      return line;
+    };
     let ended = false;
     let busy = false;
     const queue: Buffer[] = [];
@@ -93,13 +103,11 @@ export class NetcatSource implements Source {
       try {
         while (queue.length > 0 && !this.stopping) {
           const chunk = queue.shift()!;
-          const data: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
-          pending = undefined;
           const lines: Buffer[] = [];
           let start = 0;
           let nl: number;
-          while ((nl = data.indexOf(NL, start)) !== -1) {
-            const line = data.subarray(start, nl);
+          while ((nl = chunk.indexOf(NL, start)) !== -1) {
+            const line = pendingBytes > 0 ? takePending(chunk.subarray(start, nl)) : chunk.subarray(start, nl);
             if (this.tooLong(line, true)) {
               await this.putAndAck(socket, lines);
               this.reject(socket);
@@ -108,22 +116,27 @@ export class NetcatSource implements Source {
             lines.push(line);
             start = nl + 1;
           }
-          if (start < data.length) {
-            const rest = data.subarray(start);
-            if (this.tooLong(rest, false)) {
-              await this.putAndAck(socket, lines);
-              this.reject(socket);
-              return;
+          if (start < chunk.length) {
+            pending.push(chunk.subarray(start));
+            pendingBytes += chunk.length - start;
+            // counted in characters only once it has as many bytes (a character is at least one), then kept whole
+            if (pendingBytes >= this.opts.maxLineLength) {
+              const partial = takePending();
+              if (this.tooLong(partial, false)) {
+                await this.putAndAck(socket, lines);
+                this.reject(socket);
+                return;
+              }
+              pending = [partial];
+              pendingBytes = partial.length;
             }
-            pending = Buffer.from(rest);
           }
           await this.putAndAck(socket, lines);
         }
         if (!ended && !this.stopping && !socket.destroyed) socket.resume();
         if (ended && queue.length === 0) {
           // Flume discards an unterminated last line at EOF; we deliver it, since the client sent it.
-          if (pending && pending.length > 0) await this.putAndAck(socket, [pending]);
-          pending = undefined;
+          if (pendingBytes > 0) await this.putAndAck(socket, [takePending()]);
           socket.end();
         }
       } finally {
