@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { javaTrim, parseProperties } from '../src/config/properties.ts';
+import { configText, javaTrim, parseProperties } from '../src/config/properties.ts';
 
 /** key → value of the parsed lines (the last wins, like Java), plus the lines. */
 function parse(text: string) {
@@ -215,6 +215,14 @@ test('model: whatever Properties.store writes, parseProperties reads back (with 
     }),
     { numRuns: 300 },
   );
+});
+
+test('a config file reads as UTF-8 when it is valid UTF-8, else as ISO-8859-1 as Flume reads it', () => {
+  assert.is(configText(Buffer.from('k = café 日本\n', 'utf8')), 'k = café 日本\n');
+  // a latin1 é alone is not UTF-8: one byte, one char, as in Java
+  assert.is(configText(Buffer.from('k = caf\u00e9\n', 'latin1')), 'k = café\n');
+  assert.is(configText(Buffer.from('k = plain\n')), 'k = plain\n');
+  assert.equal(parse(configText(Buffer.from('\ufeffk = é\n', 'utf8'))).map, { k: 'é' });
 });
 
 test.run();

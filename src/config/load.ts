@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ComponentContext, type Entry } from './context.ts';
 import { Problems } from './problems.ts';
-import { javaTrim, parseProperties } from './properties.ts';
+import { configText, javaTrim, parseProperties } from './properties.ts';
 import { substituteEnv } from './env.ts';
 import type { AgentConfig, ChannelConfig, SinkConfig, SourceConfig } from './agent-config.ts';
 import { findSpec, typeNames, type Registry } from '../registry.ts';
@@ -13,11 +13,11 @@ import { parseProcessor } from '../sinks/group.ts';
 const KINDS = ['sources', 'channels', 'sinks', 'sinkgroups'] as const;
 type Kind = (typeof KINDS)[number];
 
-/** Reads a properties file (as ISO-8859-1, like java.util.Properties) and validates the named agent. */
+/** Reads a properties file (UTF-8, or ISO-8859-1 as Flume reads it when it is not UTF-8: configText) and validates the named agent. */
 export function loadConfigFile(file: string, agent: string, registry: Registry, env: Record<string, string | undefined> = process.env): AgentConfig {
   let text: string;
   try {
-    text = readFileSync(file, 'latin1');
+    text = configText(readFileSync(file));
   } catch (err) {
     const problems = new Problems(file);
     problems.error(0, '(file)', `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'a readable Flume properties file');

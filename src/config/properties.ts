@@ -1,12 +1,12 @@
+import { isUtf8 } from 'node:buffer';
 /**
  * A `.properties` parser with the semantics of `java.util.Properties.load`
  * (JDK 9+ LineReader and loadConvert), keeping the line each property starts on.
  *
- * Input is text. Read files as latin1 (`readFileSync(file, 'latin1')`): Flume
- * loads its config through `Properties.load(InputStream)`, which decodes bytes as
- * ISO-8859-1, one byte → one char (U+0000–U+00FF). Reading latin1 reproduces that
- * exactly and never fails on bytes that are not valid UTF-8; characters beyond
- * latin1 are written as `\uXXXX` escapes, which give real Unicode here as in Java.
+ * Input is text; `configText` makes it of a file's bytes. Flume loads its config
+ * through `Properties.load(InputStream)`, which decodes bytes as ISO-8859-1, one
+ * byte → one char (U+0000–U+00FF); characters beyond latin1 are written as
+ * `\uXXXX` escapes, which give real Unicode here as in Java.
  *
  * Rules, as Java applies them:
  * - A natural line ends at `\n`, `\r` or `\r\n`. Leading whitespace (space, tab,
@@ -32,6 +32,18 @@
  * Duplicate keys are all returned in file order (the last one wins in Java);
  * the caller decides how to warn.
  */
+/**
+ * A config file's bytes as text: UTF-8 when they are valid UTF-8, else
+ * ISO-8859-1 as Flume reads them (one byte, one char). Configs are written in
+ * UTF-8 today, and Flume's decoding turned a UTF-8 `café` in a header value
+ * into `cafÃ©`; bytes that are not valid UTF-8 (a latin1 `é` alone) read as
+ * Flume reads them, and an ASCII file reads the same either way. Latin1 text
+ * that is also valid UTF-8 with bytes ≥ 0x80 is mojibake already (`Ã©`).
+ */
+export function configText(bytes: Buffer): string {
+  return isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1');
+}
+
 export interface PropertyLine {
   key: string;
   value: string;
