@@ -14,22 +14,22 @@ async function getJson(url: string): Promise<FlumeJson> {
   return (await res.json()) as FlumeJson;
 }
 
+/** Agent `a`: a netcat source r1 (with `r1` keys added) → memory channel c1 → null sink k1. */
+function netcatToNull(port: number, r1: string[] = []): string {
+  return [
+    'a.sources = r1', 'a.channels = c1', 'a.sinks = k1',
+    'a.sources.r1.type = netcat', 'a.sources.r1.bind = 127.0.0.1', `a.sources.r1.port = ${port}`, 'a.sources.r1.channels = c1',
+    ...r1.map((kv) => `a.sources.r1.${kv}`),
+    'a.channels.c1.type = memory', 'a.sinks.k1.type = null', 'a.sinks.k1.channel = c1',
+  ].join('\n') + '\n';
+}
+
 test("Flume's -Dflume.monitoring flags serve /metrics in Flume's shape, and the counters move as events flow", async () => {
   const { dir, cleanup } = tempDir();
   const nc = await freePort();
   const mon = await freePort();
   const conf = join(dir, 'a.properties');
-  writeFileSync(conf, `a.sources = r1
-a.channels = c1
-a.sinks = k1
-a.sources.r1.type = netcat
-a.sources.r1.bind = 127.0.0.1
-a.sources.r1.port = ${nc}
-a.sources.r1.channels = c1
-a.channels.c1.type = memory
-a.sinks.k1.type = null
-a.sinks.k1.channel = c1
-`);
+  writeFileSync(conf, netcatToNull(nc));
   const cli = startCli(['agent', '-n', 'a', '-f', conf, `-Dflume.monitoring.type=http`, `-Dflume.monitoring.port=${mon}`]);
   try {
     await cli.waitFor('agent a started', 'stderr');
@@ -65,20 +65,7 @@ test('events a multiplexing selector without a default routes nowhere are counte
   const nc = await freePort();
   const mon = await freePort();
   const conf = join(dir, 'a.properties');
-  writeFileSync(conf, `a.sources = r1
-a.channels = c1
-a.sinks = k1
-a.sources.r1.type = netcat
-a.sources.r1.bind = 127.0.0.1
-a.sources.r1.port = ${nc}
-a.sources.r1.channels = c1
-a.sources.r1.selector.type = multiplexing
-a.sources.r1.selector.header = kind
-a.sources.r1.selector.mapping.audit = c1
-a.channels.c1.type = memory
-a.sinks.k1.type = null
-a.sinks.k1.channel = c1
-`);
+  writeFileSync(conf, netcatToNull(nc, ['selector.type = multiplexing', 'selector.header = kind', 'selector.mapping.audit = c1']));
   const cli = startCli(['agent', '-n', 'a', '-f', conf, '--metrics-port', String(mon)]);
   try {
     await cli.waitFor('agent a started', 'stderr');

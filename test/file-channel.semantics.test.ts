@@ -7,6 +7,7 @@ import { ChannelLockedError } from '../src/channels/file/lock.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
 import { Logger } from '../src/core/log.ts';
 import { tempDir } from './helpers/poll.ts';
+import { assertFlumeTakeAttempts } from './helpers/take-attempts.ts';
 
 const lines: string[] = [];
 const log = new Logger({ write: (l) => lines.push(l) }, 'debug');
@@ -269,19 +270,7 @@ test('EventTakeAttemptCount counts as Flume does: one attempt per event taken, a
   const ch = open(dir);
   await ch.start();
   try {
-    await ch.put(Array.from({ length: 7 }, (_, i) => eventOf(`a${i}`)));
-    const full = await ch.take(5);
-    assert.is(full.count, 5);
-    await full.commit();
-    assert.is(ch.counters.get('EventTakeAttemptCount'), 5, 'a full take: one attempt per event');
-    const short = await ch.take(5);
-    assert.is(short.count, 2);
-    await short.commit();
-    assert.is(ch.counters.get('EventTakeAttemptCount'), 8, 'two events, then the attempt that found none');
-    const none = await ch.take(5);
-    await none.commit();
-    assert.is(ch.counters.get('EventTakeAttemptCount'), 9);
-    assert.is(ch.counters.get('EventTakeSuccessCount'), 7);
+    await assertFlumeTakeAttempts(ch);
   } finally {
     await ch.stop();
     cleanup();

@@ -4,6 +4,7 @@ import { MemoryChannel } from '../src/channels/memory.ts';
 import { ChannelFullError, TransactionTooLargeError } from '../src/core/errors.ts';
 import { eventOf } from '../src/core/event.ts';
 import { Logger } from '../src/core/log.ts';
+import { assertFlumeTakeAttempts } from './helpers/take-attempts.ts';
 
 const bodies = (events: { body: Uint8Array }[]) => events.map((e) => Buffer.from(e.body).toString());
 const make = (capacity = 10, transactionCapacity = 5, keepAliveMs = 0) =>
@@ -145,22 +146,9 @@ test('EventTakeAttemptCount counts as Flume does: one attempt per event taken, a
   const ch = make(100, 10);
   await ch.start();
   try {
-    await ch.put(Array.from({ length: 7 }, (_, i) => eventOf(`a${i}`)));
-    const full = await ch.take(5);
-    assert.is(full.count, 5);
-    await full.commit();
-    assert.is(ch.counters.get('EventTakeAttemptCount'), 5, 'a full take: one attempt per event');
-    const short = await ch.take(5);
-    assert.is(short.count, 2);
-    await short.commit();
-    assert.is(ch.counters.get('EventTakeAttemptCount'), 8, 'two events, then the attempt that found none');
-    const none = await ch.take(5);
-    await none.commit();
-    assert.is(ch.counters.get('EventTakeAttemptCount'), 9);
-    assert.is(ch.counters.get('EventTakeSuccessCount'), 7);
+    await assertFlumeTakeAttempts(ch);
   } finally {
     await ch.stop();
-    
   }
 });
 
