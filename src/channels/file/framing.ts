@@ -47,7 +47,7 @@ export const SAME_AS_FIRST = 0xffff;
  * Put frame flag: no entry but the first has a header block (every other
  * says SAME_AS_FIRST, or all have no headers), so the bytes of a run's bodies
  * follow from its length and count without a walk (entryBodyBytes). Set by
- * the line encoder, whose frames always have that shape; a reader that does
+ * both encoders when it holds (always, for lines); a reader that does
  * not know it reads the frame as before.
  */
 export const PUT_SHARED_HEADERS = 1;
@@ -467,6 +467,12 @@ export interface EntryRun {
    */
   blockAt?: number;
   blockCount?: number;
+  /**
+   * The run lies in its whole frame (from the frame's start) and that frame
+   * says PUT_SHARED_HEADERS: set by the log reader from the frame it
+   * verified, never on a copy.
+   */
+  sharedHeaders?: boolean;
 }
 
 /**
@@ -485,14 +491,11 @@ export function runBlock(r: EntryRun): { at: number; count: number; len: number 
 /** The bytes of the bodies of a run's entries (what a sink that only counts needs: no header is read). */
 export function entryBodyBytes(r: EntryRun): number {
   const b = r.buf;
-  if (r.blockAt === undefined && r.count > 0) {
+  if (r.sharedHeaders && r.count > 0) {
     // in a frame whose only header block is its first entry's, every entry is 10 bytes and its body
-    const f = r.from - u32(b, r.from);
-    if (f >= 0 && b[f + 6] === FrameType.Put && (b[f + 7] & PUT_SHARED_HEADERS) !== 0) {
-      const first = f + PUT_FIRST_ENTRY;
-      const hn = r.from === first ? b[first + 8] | (b[first + 9] << 8) : 0;
-      return r.to - r.from - 10 * r.count - (hn === 0 ? 0 : blockLength(b, first + 10, hn));
-    }
+    const first = r.from - u32(b, r.from) + PUT_FIRST_ENTRY;
+    const hn = r.from === first ? b[first + 8] | (b[first + 9] << 8) : 0;
+    return r.to - r.from - 10 * r.count - (hn === 0 ? 0 : blockLength(b, first + 10, hn));
   }
   let bytes = 0;
   for (let p = r.from; p < r.to; ) {

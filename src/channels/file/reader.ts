@@ -10,7 +10,7 @@
 import { close, open, read } from 'node:fs';
 import type { FramePool } from './frame-pool.ts';
 import { ReadBuffers } from './read-buffers.ts';
-import { checkFrame, entryBack, FRAME_HEADER_SIZE, FRAME_MAGIC, FrameType, offOf, pos, PUT_FIRST_ENTRY, putCountOf, putTimeOf, segOf, spanEntries, type EntryRun } from './framing.ts';
+import { checkFrame, entryBack, FRAME_HEADER_SIZE, FRAME_MAGIC, FrameType, offOf, pos, PUT_FIRST_ENTRY, PUT_SHARED_HEADERS, putCountOf, putTimeOf, segOf, spanEntries, type EntryRun } from './framing.ts';
 
 export interface ReadableSegment {
   id: number;
@@ -52,6 +52,8 @@ export class LogReader {
   private vStart = 0;
   private vEnd = 0;
   private vType = 0;
+  /** its flags byte (PUT_SHARED_HEADERS) */
+  private vFlags = 0;
 
   constructor(
     private readonly segs: SegmentIndex,
@@ -127,7 +129,7 @@ export class LogReader {
       const span = whole >= 0 && whole <= max - count
         ? { stop: limit - this.bufStart, count: whole }
         : spanEntries(this.buf, from, limit - this.bufStart, max - count);
-      runs.push({ buf: this.buf, from, to: span.stop, count: span.count });
+      runs.push({ buf: this.buf, from, to: span.stop, count: span.count, sharedHeaders: (this.vFlags & PUT_SHARED_HEADERS) !== 0 });
       this.buffers.hold(this.buf);
       times.push(putTimeOf(this.buf, frame - this.bufStart));
       count += span.count;
@@ -157,6 +159,7 @@ export class LogReader {
       this.vStart = f;
       this.vEnd = f + this.bufLen;
       this.vType = this.buf[6];
+      this.vFlags = this.buf[7];
       return true;
     }
     let r = checkFrame(this.buf, f - this.bufStart, this.bufLen);
@@ -169,6 +172,7 @@ export class LogReader {
     this.vStart = f;
     this.vEnd = f + FRAME_HEADER_SIZE + r.length;
     this.vType = r.type;
+    this.vFlags = this.buf[f - this.bufStart + 7];
     return true;
   }
 
