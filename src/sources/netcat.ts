@@ -117,7 +117,8 @@ export class NetcatSource implements Source {
             start = nl + 1;
           }
           if (start < chunk.length) {
-            pending.push(chunk.subarray(start));
+            // a copy: a view would keep the socket's whole read buffer alive for a few bytes, per idle connection
+            pending.push(Buffer.from(chunk.subarray(start)));
             pendingBytes += chunk.length - start;
             // counted in characters only once it has as many bytes (a character is at least one), then kept whole
             if (pendingBytes >= this.opts.maxLineLength) {
