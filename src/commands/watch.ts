@@ -197,7 +197,7 @@ export function buildWatchConfig(a: WatchArgs): AgentConfig {
       `${p}.sinks.out.batchSize = ${QUICK_SINK_BATCH}`,
       `${p}.sinks.out.concurrency = 4`,
     );
-    // without it a batch the receiver rejects for good (a 4xx but 408/429) is retried forever, as in Flume
+    // without it a batch the receiver rejects for good (a 4xx other than 408 and 429) is retried forever, as in Flume
     if (a.deadLetterDir) lines.push(`${p}.sinks.out.dlqDir = ${esc(resolve(a.deadLetterDir))}`);
   } else {
     lines.push(`${p}.sinks.out.type = logger`, `${p}.sinks.out.format = text`);

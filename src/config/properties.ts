@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 /**
  * A `.properties` parser with the semantics of `java.util.Properties.load`
  * (JDK 9+ LineReader and loadConvert), keeping the line each property starts on.
@@ -32,6 +31,8 @@ import { isUtf8 } from 'node:buffer';
  * Duplicate keys are all returned in file order (the last one wins in Java);
  * the caller decides how to warn.
  */
+import { isUtf8 } from 'node:buffer';
+
 /**
  * A config file's bytes as text: UTF-8 when they are valid UTF-8, else
  * ISO-8859-1 as Flume reads them (one byte, one char). Configs are written in
