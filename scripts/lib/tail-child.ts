@@ -4,7 +4,7 @@
 // bundles this file with esbuild the way `npm run build:js` bundles the agent
 // (dist/js), so what runs is the code the agent ships, not tsx's development
 // transform (which wraps every function made at run time in a naming helper).
-//   node dist/bench/tail-child.mjs FILE STATE_DIR memory|file
+//   BENCH_LINES=n node dist/bench/tail-child.mjs FILE DIR memory|file   (DIR: where its state dir is made)
 // prints one line of JSON: lines drained, wall and CPU ms, RSS before and peak.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
