@@ -166,4 +166,30 @@ test('finish polls once more and leaves that frame on screen: a start that faile
   }
 });
 
+test('once a resize settles the screen is cleared and the frame drawn again from its top, so no part of a wider frame stays above it', async () => {
+  const term = new FakeTerminal();
+  const keys = new FakeKeys();
+  const ui = runDashboard({
+    title: 'flume-tail · agent a1',
+    poll: () => sampleSnapshot({ t: 0 }),
+    intervalMs: 10_000,
+    onQuit: () => undefined,
+    stdout: term as unknown as NodeJS.WriteStream,
+    stdin: keys as unknown as NodeJS.ReadStream,
+  });
+  try {
+    await until('the first frame', () => /Channels/.test(term.text));
+    term.frames.length = 0;
+    term.columns = 60;
+    // a drag sends many: one clean redraw once they settle
+    for (let i = 0; i < 5; i++) term.emit('resize');
+    const clearAt = (): number => term.frames.indexOf('\u001b[2J\u001b[H');
+    await until('the screen cleared, then the frame drawn again', () => clearAt() >= 0 && /Channels/.test(term.frames.slice(clearAt() + 1).join('')));
+    assert.is(term.frames.filter((f) => f === '\u001b[2J\u001b[H').length, 1, 'one clear for the five events');
+  } finally {
+    ui.unmount();
+  }
+  assert.is(term.listenerCount('resize'), 0, 'nothing left listening once it is gone');
+});
+
 test.run();

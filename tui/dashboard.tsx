@@ -48,6 +48,9 @@ export interface DashboardHandle {
   waitUntilExit(): Promise<void>;
 }
 
+/** How long after the last resize event the screen is cleared and redrawn: past Ink's own throttled redraw (10 fps). */
+const RESIZE_SETTLE_MS = 150;
+
 export function runDashboard(opts: RunDashboardOptions): DashboardHandle {
   const intervalMs = opts.intervalMs ?? 1000;
   const tracker = new RateTracker();
@@ -73,6 +76,27 @@ export function runDashboard(opts: RunDashboardOptions): DashboardHandle {
       now: Date.now(),
       onQuit: quit,
     });
+  // Ink redraws by moving the cursor up over its last frame. When the terminal narrows, the lines of the frames
+  // already drawn wrap, the cursor lands short of their top, and Ink's (throttled) redraw leaves parts of the wider
+  // frames above the new one. Once the resizing settles (and Ink's own redraw is out), the visible screen is
+  // cleared and the frame drawn again from its top.
+  const out = opts.stdout ?? process.stdout;
+  let settle: NodeJS.Timeout | undefined;
+  const redrawClean = (): void => {
+    settle = undefined;
+    if (gone) return;
+    out.write('\u001b[2J\u001b[H');
+    // Ink writes a frame only when it differs from its last one: an empty one in between makes it draw the
+    // same frame again, from the top
+    instance.clear();
+    instance.rerender(null);
+    instance.rerender(element());
+  };
+  const onResize = (): void => {
+    if (settle) clearTimeout(settle);
+    settle = setTimeout(redrawClean, RESIZE_SETTLE_MS);
+  };
+  out.on('resize', onResize);
   // Ctrl-C is a key like q here, so --tui can stop the agent cleanly instead of dying mid-batch.
   const instance = render(element(), {
     exitOnCtrlC: false,
@@ -86,6 +110,8 @@ export function runDashboard(opts: RunDashboardOptions): DashboardHandle {
     if (gone) return;
     gone = true;
     if (timer) clearTimeout(timer);
+    out.off('resize', onResize);
+    if (settle) clearTimeout(settle);
     instance.unmount();
   }
 
