@@ -62,7 +62,7 @@ test('file channel extras: bytes on disk, oldest event age, fsync latency; repla
   assert.not.match(frame({ snapshot: single(1000, [{ ...c, counters: { ...c.counters, ReplayProgressPercent: 100 } }]) }), /REPLAYING/);
 });
 
-test('a file channel whose start failed reads FAILED, not REPLAYING 0%; one whose last write failed reads WRITE FAILED', () => {
+test('a file channel whose start failed reads FAILED, not REPLAYING 0%; one whose last write failed WRITE FAILED; one never started NOT STARTED; one stopped STOPPED', () => {
   const c = memChannel(0, 100);
   const failed = frame({ snapshot: single(1000, [{ ...c, type: 'file', counters: { ...c.counters, ReplayProgressPercent: 0, Open: 0, Unhealthy: 1 } }]) });
   assert.match(failed, /c1\s+file\s+.*✖ FAILED/);
@@ -71,6 +71,13 @@ test('a file channel whose start failed reads FAILED, not REPLAYING 0%; one whos
   assert.match(writeFailed, /✖ WRITE FAILED/);
   const running = frame({ snapshot: single(1000, [{ ...c, type: 'file', counters: { ...c.counters, ReplayProgressPercent: 100, Open: 1, Unhealthy: 0 } }]) });
   assert.match(running, /● OK/);
+  // the start failed at another channel before this one's turn: it never started, it is not replaying
+  const notStarted = frame({ snapshot: single(1000, [{ ...c, type: 'file', counters: { ...c.counters, ReplayProgressPercent: 0, Open: 0, Unhealthy: 0, StartTime: 0 } }]) });
+  assert.match(notStarted, /○ NOT STARTED/);
+  assert.not.match(notStarted, /REPLAYING|replay /);
+  // stopped after a failed write: stopped, not failed
+  const stopped = frame({ snapshot: single(1000, [{ ...c, type: 'file', counters: { ...c.counters, ReplayProgressPercent: 100, Open: 0, Unhealthy: 1, StartTime: 5, StopTime: 9 } }]) });
+  assert.match(stopped, /■ STOPPED/);
 });
 
 test('components render only the counters they have', () => {

@@ -147,7 +147,8 @@ test('finish polls once more and leaves that frame on screen: a start that faile
   const ui = runDashboard({
     title: 'flume-tail · agent quick',
     poll: () => ({ agent: 'quick', at: Date.now(), startedAt: 0, components: [channel({ Unhealthy: failed ? 1 : 0 })] }),
-    intervalMs: 10_000,
+    // polling fast: were it to go on after finish, frames would come within the wait below
+    intervalMs: 20,
     onQuit: () => undefined,
     stdout: term as unknown as NodeJS.WriteStream,
     stdin: keys as unknown as NodeJS.ReadStream,

@@ -68,12 +68,12 @@ export function sourceStatus(c: ComponentSnapshot, r: ComponentRates | undefined
   return status(perSec > 0 ? 'flowing' : 'idle');
 }
 
-export type ChannelLevel = 'ok' | 'high' | 'full' | 'replaying' | 'failed' | 'unhealthy';
+export type ChannelLevel = 'ok' | 'high' | 'full' | 'replaying' | 'failed' | 'unhealthy' | 'stopped' | 'not-started';
 
 export interface ChannelStatus {
   level: ChannelLevel;
   label: string;
-  color: 'green' | 'yellow' | 'red';
+  color: 'green' | 'yellow' | 'red' | 'gray';
 }
 
 /** Fill above which a channel is worth a look, and at which sources will be refused. */
@@ -82,9 +82,12 @@ const FULL_FILL = 95;
 
 export function channelStatus(c: ComponentSnapshot): ChannelStatus {
   const k = c.counters;
-  // a file channel that is not open and says it is unhealthy failed: its start (a lock, a replay error) or its
-  // segments (deleted under it); its replay progress, 0 if it never began, is no progress
+  if ((k.StopTime ?? 0) > 0) return { level: 'stopped', label: '■ STOPPED', color: 'gray' };
+  // a file channel that is not open and says it is unhealthy, and was not stopped, failed: its start (a lock, a
+  // replay error) or its segments (deleted under it); its replay progress, 0 if it never began, is no progress
   if (k.Unhealthy === 1 && k.Open === 0) return { level: 'failed', label: '✖ FAILED', color: 'red' };
+  // the agent's start failed at another component before this one's turn
+  if (k.StartTime === 0) return { level: 'not-started', label: '○ NOT STARTED', color: 'gray' };
   if (replaying(c)) return { level: 'replaying', label: `◐ REPLAYING ${percent(k.ReplayProgressPercent!)}`, color: 'yellow' };
   // open, and its last write failed (until a put succeeds)
   if (k.Unhealthy === 1) return { level: 'unhealthy', label: '✖ WRITE FAILED', color: 'red' };
@@ -94,10 +97,10 @@ export function channelStatus(c: ComponentSnapshot): ChannelStatus {
   return { level: 'ok', label: '● OK', color: 'green' };
 }
 
-/** A file channel replaying its log: not failed, and not at 100 % yet. */
+/** A file channel replaying its log: started, neither failed nor stopped, and not at 100 % yet. */
 export function replaying(c: ComponentSnapshot): boolean {
   const k = c.counters;
-  return k.ReplayProgressPercent !== undefined && k.ReplayProgressPercent < 100 && !(k.Unhealthy === 1 && k.Open === 0);
+  return k.ReplayProgressPercent !== undefined && k.ReplayProgressPercent < 100 && k.StartTime !== 0 && !((k.StopTime ?? 0) > 0) && !(k.Unhealthy === 1 && k.Open === 0);
 }
 
 export function fillOf(c: ComponentSnapshot): number {
