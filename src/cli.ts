@@ -60,13 +60,19 @@ function monitoringPort(metricsPort: string | string[] | undefined, props: Map<s
 
 /**
  * The config file and agent name of `agent` and `check`, each given once. yargs makes a list of an option given
- * twice, which read as a file named "a,b" or an agent named "a1,a2"; a list is a usage error naming the flag.
+ * twice, which read as a file named "a,b" or an agent named "a1,a2" (and crashed path functions); a list is a
+ * usage error naming the flag.
  */
 function configArgs(confFile: string | string[], name: string | string[]): { file: string; name: string } | { error: string } {
-  const twice = ([['-f/--conf-file', confFile], ['-n/--name', name]] as const)
-    .filter(([, v]) => Array.isArray(v))
-    .map(([flag, v]) => `${flag} was given ${v.length} times (${(v as string[]).map((x) => `"${x}"`).join(', ')}); give it once`);
+  const twice = givenTwice([['-f/--conf-file', confFile], ['-n/--name', name]]);
   return twice.length ? { error: twice.join('\n') } : { file: confFile as string, name: name as string };
+}
+
+/** The options of one value given more than once, each as a usage message. */
+function givenTwice(options: readonly (readonly [string, string | string[] | undefined])[]): string[] {
+  return options
+    .filter(([, v]) => Array.isArray(v))
+    .map(([flag, v]) => `${flag} was given ${v!.length} times (${(v as string[]).map((x) => `"${x}"`).join(', ')}); give it once`);
 }
 
 /** Options of the commands that run an agent (quick mode and `agent`); the others would ignore them. */
@@ -101,6 +107,8 @@ export async function main(args: string[]): Promise<number> {
           .option('data-dir', { type: 'string', describe: 'state dir for defaults (file channel, positions)' })
           .options(RUN_OPTIONS),
       async (args) => {
+        const twice = givenTwice([['--data-dir', args.dataDir], ['--metrics-host', args.metricsHost]]);
+        if (twice.length) return usageError(twice.join('\n'));
         const metrics = monitoringPort(args.metricsPort, props);
         if ('error' in metrics) return usageError(metrics.error);
         const which = configArgs(args.confFile, args.name);
@@ -188,6 +196,9 @@ export async function main(args: string[]): Promise<number> {
           netcat: args.netcat,
           byteOffset: args.byteOffset,
         };
+        // one value each (repeatable: --watch, --exclude; --metrics-port takes the last, as it says)
+        const twice = givenTwice([['--data-dir', args.dataDir], ['--http', args.http], ['--dead-letter-dir', args.deadLetterDir], ['--netcat', args.netcat], ['--metrics-host', args.metricsHost]]);
+        if (twice.length) return usageError(twice.join('\n'));
         // Bad values are reported against the flags the user typed, before any config is generated.
         const metrics = monitoringPort(args.metricsPort, props);
         const problems = [...validateWatchArgs(wa), ...('error' in metrics ? [metrics.error] : [])];

@@ -139,6 +139,9 @@ test('bad --netcat and --http values are usage errors naming the flag, not the g
       [['--netcat', '::1:5'], '--netcat: "::1:5": an IPv6 address without brackets'],
       [['--http', 'ftp://example.com/'], '--http: "ftp://example.com/" is not an http:// or https:// URL'],
       [['--dead-letter-dir', join(dir, 'dlq')], '--dead-letter-dir: given without --http'],
+      [['--http', 'http://127.0.0.1:9/', '--dead-letter-dir', join(dir, 'a'), '--dead-letter-dir', join(dir, 'b')], `--dead-letter-dir was given 2 times ("${join(dir, 'a')}", "${join(dir, 'b')}"); give it once`],
+      [['--http', 'http://127.0.0.1:9/', '--http', 'http://127.0.0.1:8/'], '--http was given 2 times'],
+      [['--data-dir', join(dir, 'other')], '--data-dir was given 2 times'],
       [['--exclude', ''], '--exclude: an empty glob'],
     ];
     for (const [flags, message] of cases) {
