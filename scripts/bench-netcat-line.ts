@@ -6,8 +6,10 @@
  * every piece costs time quadratic in its length (5.8 s for 20 MB, where the
  * floor is a few ms); one joined once costs a few times the floor.
  *   node --import tsx scripts/bench-netcat-line.ts [MB ...]   (default 20 100)
- * The source reads from an in-memory stream (its private accept), so no
- * socket buffer paces the pieces.
+ * Each size is sent twice: in ASCII, and in 2-byte characters (é) with a
+ * max-line-length below its bytes but above its characters, so the source
+ * counts characters as the pieces come. The source reads from an in-memory
+ * stream (its private accept), so no socket buffer paces the pieces.
  */
 import { Duplex } from 'node:stream';
 import { MemoryChannel } from '../src/channels/memory.ts';
@@ -27,11 +29,11 @@ function floorMs(pieces: Buffer[]): number {
   return performance.now() - t0;
 }
 
-async function throughSource(pieces: Buffer[], mb: number): Promise<number> {
+async function throughSource(pieces: Buffer[], mb: number, maxLineLength: number): Promise<number> {
   const ch = new MemoryChannel('c1', { capacity: 10, transactionCapacity: 10, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 0 });
   await ch.start();
   const processor = new ChannelProcessor([], new ReplicatingSelector([ch], []), quiet);
-  const src = new NetcatSource('r1', { bind: '127.0.0.1', port: 0, maxLineLength: (mb + 1) * 1024 * 1024, ackEveryEvent: true }, { name: 'r1', processor, log: quiet, stateDir: '/nonexistent' });
+  const src = new NetcatSource('r1', { bind: '127.0.0.1', port: 0, maxLineLength, ackEveryEvent: true }, { name: 'r1', processor, log: quiet, stateDir: '/nonexistent' });
   await src.start();
   let acked = false;
   const conn = new Duplex({
@@ -64,8 +66,11 @@ async function throughSource(pieces: Buffer[], mb: number): Promise<number> {
 }
 
 for (const mb of sizes.length ? sizes : [20, 100]) {
-  const pieces = Array.from({ length: (mb * 1024 * 1024) / PIECE }, () => Buffer.alloc(PIECE, 0x61));
-  const floor = [floorMs(pieces), floorMs(pieces), floorMs(pieces)].sort((a, b) => a - b)[1];
-  const ms = await throughSource(pieces, mb);
-  console.log(`${mb} MB line in 64 KiB pieces: ${ms.toFixed(0)} ms through the netcat source; floor (joining the pieces once, median of 3) ${floor.toFixed(1)} ms; ${(ms / floor).toFixed(1)}x the floor; RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
+  const bytes = mb * 1024 * 1024;
+  for (const [kind, fill, maxLineLength] of [['ASCII', 'a', bytes + 1], ['2-byte characters', 'é', bytes]] as const) {
+    const pieces = Array.from({ length: bytes / PIECE }, () => Buffer.alloc(PIECE, fill));
+    const floor = [floorMs(pieces), floorMs(pieces), floorMs(pieces)].sort((a, b) => a - b)[1];
+    const ms = await throughSource(pieces, mb, maxLineLength);
+    console.log(`${mb} MB line of ${kind} in 64 KiB pieces: ${ms.toFixed(0)} ms through the netcat source; floor (joining the pieces once, median of 3) ${floor.toFixed(1)} ms; ${(ms / floor).toFixed(1)}x the floor; RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
+  }
 }

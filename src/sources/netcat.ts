@@ -86,11 +86,18 @@ export class NetcatSource implements Source {
     // chunk made a 100 MB line cost time quadratic in its length)
     let pending: Buffer[] = [];
     let pendingBytes = 0;
+    // its length in characters, counted piece by piece once it has max-line-length bytes (a character is at
+    // least one byte, so before that it cannot be too long); a streaming decoder holds a character split between
+    // two pieces
+    let counter: InstanceType<typeof TextDecoder> | undefined;
+    let pendingChars = 0;
     const takePending = (tail?: Buffer): Buffer => {
       const parts = tail ? [...pending, tail] : pending;
       const line = parts.length === 1 ? parts[0] : Buffer.concat(parts, pendingBytes + (tail?.length ?? 0));
       pending = [];
       pendingBytes = 0;
+      counter = undefined;
+      pendingChars = 0;
       return line;
     };
     let ended = false;
@@ -118,18 +125,22 @@ export class NetcatSource implements Source {
           }
           if (start < chunk.length) {
             // a copy: a view would keep the socket's whole read buffer alive for a few bytes, per idle connection
-            pending.push(Buffer.from(chunk.subarray(start)));
-            pendingBytes += chunk.length - start;
-            // counted in characters only once it has as many bytes (a character is at least one), then kept whole
+            const piece = Buffer.from(chunk.subarray(start));
+            pending.push(piece);
+            pendingBytes += piece.length;
             if (pendingBytes >= this.opts.maxLineLength) {
-              const partial = takePending();
-              if (this.tooLong(partial, false)) {
+              if (!counter) {
+                counter = new TextDecoder('utf-8');
+                for (const p of pending) pendingChars += counter.decode(p, { stream: true }).length;
+              } else {
+                pendingChars += counter.decode(piece, { stream: true }).length;
+              }
+              // as tooLong counts an unterminated line: max-line-length characters without a newline are too many
+              if (pendingChars >= this.opts.maxLineLength) {
                 await this.putAndAck(socket, lines);
                 this.reject(socket);
                 return;
               }
-              pending = [partial];
-              pendingBytes = partial.length;
             }
           }
           await this.putAndAck(socket, lines);
