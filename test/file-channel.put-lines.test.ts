@@ -130,4 +130,18 @@ test('the mover grows its memory for a large batch, and a batch too large for it
   assert.not.ok(new LineMover().fits(90 * 100_002, 90), 'the second batch takes the JavaScript path');
 });
 
+test('lines far into their read buffer (the mover is handed an offset below its own input, which wraps) make the same frame', () => {
+  const buf = Buffer.alloc(300_000, 0x2e);
+  const batch = new LineBatch({ file: '/var/log/far.log' }, 100);
+  let at = 200_000;
+  for (let i = 0; i < 100; i++) {
+    const line = Buffer.from(`far line ${i} ${'y'.repeat(i)}`);
+    line.copy(buf, at);
+    batch.add(buf, at, at + line.length);
+    buf[at + line.length] = 10;
+    at += line.length + 1;
+  }
+  assert.ok(Buffer.compare(encodePutLines(batch, 7, undefined, mover), encodePutBatch(batch.events(), 7)) === 0);
+});
+
 test.run();
