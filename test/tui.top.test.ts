@@ -139,20 +139,25 @@ test('runDashboard polls, shows an error line while polls fail and recovers; q c
   }
 });
 
-test('finish polls once more and leaves that frame on screen: a start that failed ends on FAILED, not on the frame before', async () => {
+/** A dashboard drawing on a fake terminal. */
+function dashboardOn(poll: () => AgentSnapshot, intervalMs: number): { term: FakeTerminal; ui: ReturnType<typeof runDashboard> } {
   const term = new FakeTerminal();
-  const keys = new FakeKeys();
-  let failed = false;
-  const channel = (extra: Record<string, number>) => ({ kind: 'CHANNEL' as const, name: 'ch', type: 'file', counters: { ChannelSize: 0, ChannelCapacity: 1000, ReplayProgressPercent: 0, Open: 0, ...extra } });
   const ui = runDashboard({
-    title: 'flume-tail · agent quick',
-    poll: () => ({ agent: 'quick', at: Date.now(), startedAt: 0, components: [channel({ Unhealthy: failed ? 1 : 0 })] }),
-    // polling fast: were it to go on after finish, frames would come within the wait below
-    intervalMs: 20,
+    title: 'flume-tail · test',
+    poll,
+    intervalMs,
     onQuit: () => undefined,
     stdout: term as unknown as NodeJS.WriteStream,
-    stdin: keys as unknown as NodeJS.ReadStream,
+    stdin: new FakeKeys() as unknown as NodeJS.ReadStream,
   });
+  return { term, ui };
+}
+
+test('finish polls once more and leaves that frame on screen: a start that failed ends on FAILED, not on the frame before', async () => {
+  let failed = false;
+  const channel = (extra: Record<string, number>) => ({ kind: 'CHANNEL' as const, name: 'ch', type: 'file', counters: { ChannelSize: 0, ChannelCapacity: 1000, ReplayProgressPercent: 0, Open: 0, ...extra } });
+  // polling fast: were it to go on after finish, frames would come within the wait below
+  const { term, ui } = dashboardOn(() => ({ agent: 'quick', at: Date.now(), startedAt: 0, components: [channel({ Unhealthy: failed ? 1 : 0 })] }), 20);
   try {
     await until('the first frame', () => /REPLAYING/.test(term.text));
     failed = true;
@@ -168,16 +173,7 @@ test('finish polls once more and leaves that frame on screen: a start that faile
 });
 
 test('once a resize settles the screen is cleared and the frame drawn again from its top, so no part of a wider frame stays above it', async () => {
-  const term = new FakeTerminal();
-  const keys = new FakeKeys();
-  const ui = runDashboard({
-    title: 'flume-tail · agent a1',
-    poll: () => sampleSnapshot({ t: 0 }),
-    intervalMs: 10_000,
-    onQuit: () => undefined,
-    stdout: term as unknown as NodeJS.WriteStream,
-    stdin: keys as unknown as NodeJS.ReadStream,
-  });
+  const { term, ui } = dashboardOn(() => sampleSnapshot({ t: 0 }), 10_000);
   try {
     await until('the first frame', () => /Channels/.test(term.text));
     term.frames.length = 0;
