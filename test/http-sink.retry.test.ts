@@ -346,6 +346,9 @@ test('a delivery that fails is warned about once, by the runner, with the receiv
     const deliveries = warns.filter((l) => l.includes('delivery of 10 events failed'));
     assert.ok(deliveries.length >= 2, logged.join(''));
     assert.is(warns.length, deliveries.length, `one line per failed delivery:\n${warns.join('')}`);
+    // one failure counted per failed delivery, whatever its size (EventWriteFail counts the events of each request)
+    assert.is(sink.counters.get('DeliveryFailCount'), deliveries.length);
+    assert.ok(sink.counters.get('EventWriteFail') >= 10 * deliveries.length);
     deliveries.forEach((l, i) => {
       assert.match(l, `(attempt ${i + 1}), rolled back`);
       assert.match(l, `: ${s.url}: HTTP 503 busy`);

@@ -102,6 +102,12 @@ test('a sink in backoff reads BACKOFF with the reason; one that keeps failing re
   const x = frame({ snapshot: failing[1], rates: ratesFor(failing) });
   assert.match(x, /k1\s+http\s+✖ FAILING\s+0\/s/);
   assert.match(x, /err 40/);
+  // under flume-tail's runner a sink's errors are its failed deliveries, not the events of every failed attempt
+  const runner = [single(0, [httpSink(100, { DeliveryFailCount: 0, EventWriteFail: 0 })]), single(1000, [httpSink(100, { BackoffMs: 8000, ConsecutiveFailures: 4, DeliveryFailCount: 4, EventWriteFail: 200 })])];
+  const y = frame({ snapshot: runner[1], rates: ratesFor(runner), columns: 120 });
+  assert.match(y, /err 4\b/);
+  assert.not.match(y, /err 200/);
+  assert.match(y, /4 errors in 10s/);
   // A Flume agent reports no ConsecutiveFailures: errors with nothing delivered is failing.
   const flume = [single(0, [httpSink(100)]), single(1000, [httpSink(100, { EventWriteFail: 3 })])];
   assert.match(frame({ snapshot: flume[1], rates: ratesFor(flume) }), /✖ FAILING/);

@@ -3,7 +3,7 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { ComponentRates, RateView } from '../src/metrics/rates.ts';
-import { componentKey, ERROR_COUNTERS } from '../src/metrics/rates.ts';
+import { componentKey, errorCount } from '../src/metrics/rates.ts';
 import type { ComponentSnapshot } from '../src/metrics/snapshot.ts';
 import { bar, bytes, compact, duration, fit, micros, percent, printable, rate, shortenPath, sparkline } from './format.ts';
 import type { Status } from './status.ts';
@@ -107,8 +107,7 @@ export function FlowRows({ component: c, rates: r, width, withDetail, nameW, typ
   const st = flowStatus(c, r);
   const k = c.counters;
   const total = c.kind === 'SINK' ? (k.EventDrainSuccessCount ?? 0) : (k.EventAcceptedCount ?? k.EventReceivedCount ?? 0);
-  let errors = 0;
-  for (const key of ERROR_COUNTERS[c.kind]) errors += k[key] ?? 0;
+  const errors = errorCount(c);
   const totalText = `total ${compact(total)}`;
   const errText = `err ${compact(errors)}`;
   const sparkW = Math.max(0, Math.min(60, width - nameW - typeW - 9 - 8 - 11 - errText.length - 7));

@@ -74,6 +74,9 @@ export class SinkRunner {
   ) {
     sink.counters.set('BackoffMs', 0);
     sink.counters.set('ConsecutiveFailures', 0);
+    // failed deliveries (and take commits), one per failure whatever the batch's size: what the dashboard shows as a
+    // sink's errors, where EventWriteFail counts the events of every failed attempt (50 events failing 4 times: 200)
+    sink.counters.set('DeliveryFailCount', 0);
   }
 
   async start(): Promise<void> {
@@ -228,6 +231,7 @@ export class SinkRunner {
   /** Counts a failure and holds every loop for its wait; returns the wait. */
   private holdAfter(err: unknown): number {
     this.failures++;
+    this.sink.counters.inc('DeliveryFailCount');
     // a sink that names the wait (the HTTP sink: Retry-After, or its own backoff within its maxBackoff) is
     // taken at its word; the runner's own backoff, on top of it, had made maxBackoff = 1000 mean 5 s
     const named = err instanceof DeliveryError ? (err.retryAfterMs ?? 0) : 0;

@@ -17,11 +17,22 @@ const FLOW: Record<ComponentKind, readonly string[]> = {
 };
 
 /** Counters that mean something went wrong (per kind). */
-export const ERROR_COUNTERS: Record<ComponentKind, readonly string[]> = {
+const ERROR_COUNTERS: Record<ComponentKind, readonly string[]> = {
   SOURCE: ['EventReadFail', 'GenericProcessingFail'],
   CHANNEL: ['EventPutErrorCount', 'EventTakeErrorCount'],
   SINK: ['EventWriteFail', 'ConnectionFailedCount', 'ChannelReadFail'],
 };
+
+/**
+ * A component's errors so far: its ERROR_COUNTERS, except for a sink under flume-tail's runner, whose failed
+ * deliveries are counted one per failure (DeliveryFailCount): EventWriteFail counts the events of every failed
+ * attempt, and an outage of 4 failed attempts at 50 events read as 200 errors, as if 200 events were lost.
+ */
+export function errorCount(c: ComponentSnapshot): number {
+  const k = c.counters;
+  if (c.kind === 'SINK' && k.DeliveryFailCount !== undefined) return k.DeliveryFailCount + (k.ChannelReadFail ?? 0);
+  return sum(c, ERROR_COUNTERS[c.kind]);
+}
 
 /** A source whose puts fail because the channel is full is held back, not broken. */
 const PRESSURE_COUNTERS: Record<ComponentKind, readonly string[]> = {
@@ -112,7 +123,7 @@ export class RateTracker {
       seen.add(key);
       const flow = flowCounter(c) ?? 0;
       const out = c.kind === 'CHANNEL' ? (c.counters.EventTakeSuccessCount ?? 0) : 0;
-      const errors = sum(c, ERROR_COUNTERS[c.kind]);
+      const errors = errorCount(c);
       const pressure = sum(c, PRESSURE_COUNTERS[c.kind]);
       const startTime = c.counters.StartTime ?? 0;
       const prev = this.tracks.get(key);
