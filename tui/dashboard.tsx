@@ -125,10 +125,15 @@ export function runDashboard(opts: RunDashboardOptions): DashboardHandle {
       error = (err as Error)?.message ?? String(err);
     }
   };
-  const tick = async (): Promise<void> => {
+  /** One poll and the frame it makes; false once the dashboard is gone. */
+  const draw = async (): Promise<boolean> => {
     await poll();
-    if (gone) return;
+    if (gone) return false;
     instance.rerender(element());
+    return true;
+  };
+  const tick = async (): Promise<void> => {
+    if (!(await draw())) return;
     // Scheduled after the poll settles, so a slow agent never gets overlapping polls.
     timer = setTimeout(() => void tick(), intervalMs);
   };
@@ -139,10 +144,7 @@ export function runDashboard(opts: RunDashboardOptions): DashboardHandle {
     finish: async () => {
       if (gone) return;
       if (timer) clearTimeout(timer);
-      await poll();
-      if (gone) return;
-      instance.rerender(element());
-      stop();
+      if (await draw()) stop();
     },
     waitUntilExit: async () => {
       await exited;

@@ -231,7 +231,6 @@ export class SinkRunner {
   /** Counts a failure and holds every loop for its wait; returns the wait. */
   private holdAfter(err: unknown): number {
     this.failures++;
-    this.sink.counters.inc('DeliveryFailCount');
     // a sink that names the wait (the HTTP sink: Retry-After, or its own backoff within its maxBackoff) is
     // taken at its word; the runner's own backoff, on top of it, had made maxBackoff = 1000 mean 5 s
     const named = err instanceof DeliveryError ? (err.retryAfterMs ?? 0) : 0;
@@ -243,6 +242,7 @@ export class SinkRunner {
   /** Shows a failure (counters, a rate-limited warning); the wait itself is the loops' (notBefore). */
   private reportFailure(n: number, err: unknown, delay: number, commitFailed = false): void {
     const c = this.sink.counters;
+    c.inc('DeliveryFailCount');
     c.set('BackoffMs', delay);
     c.set('ConsecutiveFailures', this.failures);
     // the log line names the sink already
