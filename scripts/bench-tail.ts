@@ -5,11 +5,13 @@
 //   node --import tsx scripts/bench-tail.ts [lines] [--channel memory|file] [--rounds 3]
 // With `--channel file` the batches go into the durable file channel (every
 // put and take commit fsync'ed, group commit) in the same temp dir. Either
-// channel is drained by the real null sink under its SinkRunner (batches of
-// 1000), as an agent runs it; the source puts batches of quick mode's size
-// (QUICK_SOURCE_BATCH, commands/watch.ts) into a file channel of quick mode's
-// capacity (Flume's default; the memory channel holds 20,000, in memory).
-// BENCH_IN_FLIGHT=n sets the source's puts in flight (default 16);
+// channel is drained by the real null sink under its SinkRunner, as an agent
+// runs it, with quick mode's batch sizes (commands/watch.ts): the source puts
+// QUICK_SOURCE_BATCH lines at a time into a file channel with quick mode's
+// settings (Flume's defaults; the memory channel holds 20,000, in memory), and
+// the sink takes QUICK_SINK_BATCH at a time, as quick mode's HTTP sink does.
+// BENCH_SINK_BATCH=n sets the sink's batch (1000 before the fourteenth
+// session; BENCHMARKS.md), BENCH_IN_FLIGHT=n the source's puts in flight (default 16);
 // with `--channel file` the disk's own floor is measured too: the same bytes
 // appended durably with no CPU work around them (durableAppendFloor);
 // BENCH_CPU_PROF=DIR writes the source process's CPU profile (--cpu-prof) there.
@@ -124,6 +126,9 @@ async function buildChild(): Promise<string> {
     const child = await buildChild();
     const bytes = statSync(file).size;
     floor(); // warm the page cache
+    // The disk's own floor first: the first ~200 MB a process here writes durably takes 1.5-3x the kernel time
+    // of the next (seen with a bare O_DSYNC writer as with the channel), which made the first round an outlier.
+    const disk = CHANNEL === 'file' ? [await durableAppendFloor(bytes), await durableAppendFloor(bytes), await durableAppendFloor(bytes)].sort((a, b) => a.ms - b.ms)[1] : undefined;
     // with the agent's own node flags (the bin's shebang), so its RSS is what the agent's would be
     const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     type Run = { lines: number; ms: number; cpuMs: number; sysMs: number; baseMb: number; peakMb: number };
@@ -143,8 +148,7 @@ async function buildChild(): Promise<string> {
     }
     const mid = [...rounds].sort((a, b) => a.ratio - b.ratio)[rounds.length >> 1];
     console.log(`ratio: ${(mid.ratio * 100).toFixed(1)}% of the floor, the median of ${rounds.length} rounds (${rounds.map((r) => (r.ratio * 100).toFixed(1)).join(', ')}; target >= 25%)`);
-    if (CHANNEL === 'file') {
-      const disk = [await durableAppendFloor(bytes), await durableAppendFloor(bytes), await durableAppendFloor(bytes)].sort((a, b) => a.ms - b.ms)[1];
+    if (disk) {
       console.log(`the disk alone, appending the same bytes durably (O_DSYNC, 400 KB writes, two in flight; median of 3): ${disk.ms.toFixed(0)} ms, so the median round's channel ran at ${((disk.ms / mid.run.ms) * 100).toFixed(0)}% of the disk's own pace`);
     }
     const peak = Math.max(...rounds.map((r) => r.run.peakMb));

@@ -15,7 +15,7 @@ import { ChannelProcessor } from '../../src/core/channel-processor.ts';
 import { Logger } from '../../src/core/log.ts';
 import { DEFAULT_RUNNER, SinkRunner } from '../../src/core/sink-runner.ts';
 import { NullSink } from '../../src/sinks/null.ts';
-import { QUICK_SOURCE_BATCH } from '../../src/commands/watch.ts';
+import { QUICK_SINK_BATCH, QUICK_SOURCE_BATCH } from '../../src/commands/watch.ts';
 import { ReplicatingSelector } from '../../src/selectors/replicating.ts';
 import { TaildirSource } from '../../src/sources/taildir/source.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from '../../src/sources/taildir/spec.ts';
@@ -35,13 +35,14 @@ function peakRssMb(): number {
 async function throughSource(state: string): Promise<{ lines: number; ms: number; cpuMs: number; sysMs: number }> {
   const log = new Logger({ write: () => undefined }, 'error');
   const channel: Channel = kind === 'file'
-    // quick mode's file channel: Flume's default capacity (the events wait on disk, not in memory)
-    ? new FileChannel({ ...FILE_CHANNEL_DEFAULTS, transactionCapacity: QUICK_SOURCE_BATCH, minimumRequiredSpace: 0 }, { name: 'c1', log, stateDir: state })
-    : new MemoryChannel('c1', { capacity: 20_000, transactionCapacity: QUICK_SOURCE_BATCH, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 3000 });
+    // quick mode's file channel: Flume's defaults (the events wait on disk, not in memory)
+    ? new FileChannel({ ...FILE_CHANNEL_DEFAULTS, minimumRequiredSpace: 0 }, { name: 'c1', log, stateDir: state })
+    : new MemoryChannel('c1', { capacity: 20_000, transactionCapacity: QUICK_SINK_BATCH, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 3000 });
   await channel.start();
   const processor = new ChannelProcessor([], new ReplicatingSelector([channel], []), log);
   const sink = new NullSink('k1');
-  const runner = new SinkRunner(sink, channel, { ...DEFAULT_RUNNER, batchSize: 1000 }, log);
+  // the batches quick mode's sink takes (its HTTP sink's batchSize)
+  const runner = new SinkRunner(sink, channel, { ...DEFAULT_RUNNER, batchSize: Number(process.env.BENCH_SINK_BATCH ?? QUICK_SINK_BATCH) }, log);
   await runner.start();
   const drained = (): number => sink.counters.get('EventDrainSuccessCount');
   const source = new TaildirSource({
