@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAX_IN_FLIGHT } from '../src/sources/taildir/source.ts';
+import { putsInFlight } from '../src/sources/taildir/source.ts';
 import { startCli, type Cli } from './helpers/cli.ts';
 import { tempDir, until } from './helpers/poll.ts';
 import { Receiver } from './helpers/receiver.ts';
@@ -11,7 +11,7 @@ import { compareLines, describeComparison, SeqWriter, SteadyWriter } from './hel
 const WRITE_POS_INTERVAL = 200;
 const SOURCE_BATCH = 100;
 /** TaildirSource's puts in flight at once: the agent runs under Node, as this test does */
-const SOURCE_PUTS_IN_FLIGHT = MAX_IN_FLIGHT;
+const SOURCE_PUTS_IN_FLIGHT = putsInFlight(SOURCE_BATCH);
 const SINK_BATCH = 100;
 const PER_TICK = 5;
 const EVERY_MS = 5;

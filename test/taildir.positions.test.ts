@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PositionStore } from '../src/sources/taildir/positions.ts';
-import { MAX_IN_FLIGHT } from '../src/sources/taildir/source.ts';
+import { LINES_IN_FLIGHT, MAX_IN_FLIGHT, putsInFlight } from '../src/sources/taildir/source.ts';
 import { FakeProcessor, buildSource, FAST } from './taildir.harness.ts';
 import { tempDir, until } from './helpers/poll.ts';
 
@@ -201,6 +201,30 @@ test('a backlog is put with MAX_IN_FLIGHT batches in flight, never more, and its
     assert.ok(checks > 0);
     await source.stop();
     assert.is((JSON.parse(readFileSync(pos, 'utf8')) as { pos: number }[])[0].pos, statSync(log).size);
+  } finally {
+    await source.stop();
+    cleanup();
+  }
+});
+
+test('larger batches get fewer puts in flight: the lines in flight stay at LINES_IN_FLIGHT, and never fewer than two puts', async () => {
+  assert.is(putsInFlight(100), MAX_IN_FLIGHT);
+  assert.is(putsInFlight(1000), MAX_IN_FLIGHT);
+  assert.is(putsInFlight(2000), MAX_IN_FLIGHT / 2);
+  assert.is(putsInFlight(LINES_IN_FLIGHT), 2);
+  assert.is(putsInFlight(1_000_000), 2);
+  // the source uses it: a backlog of 2000-line batches through a slow channel never has more than half as many in flight
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor();
+  proc.delay = () => 30;
+  const log = join(dir, 'app.log');
+  const lines = Array.from({ length: 2000 * (MAX_IN_FLIGHT + 4) }, (_, i) => `l${i}`);
+  writeFileSync(log, lines.map((l) => `${l}\n`).join(''));
+  const { source } = buildSource({ ...FAST, filegroups: 'g', 'filegroups.g': join(dir, 'app\\.log'), positionFile: join(dir, 'pos.json'), batchSize: 2000 }, proc, dir);
+  try {
+    await source.start();
+    await until('the whole backlog committed', () => proc.events.length === lines.length, 20_000);
+    assert.is(proc.maxInFlight, MAX_IN_FLIGHT / 2);
   } finally {
     await source.stop();
     cleanup();

@@ -135,6 +135,19 @@ interface Tracked {
  */
 export const MAX_IN_FLIGHT = 'Bun' in globalThis ? 8 : 16;
 /**
+ * Lines a source keeps in flight at most: MAX_IN_FLIGHT puts of 1000 lines.
+ * Larger batches get fewer puts in flight (quick mode's 2000-line puts get
+ * half as many), so what a backlog holds in memory, and what a kill -9
+ * repeats, stays the same; never fewer than two, or the source would wait
+ * on every fsync.
+ */
+export const LINES_IN_FLIGHT = MAX_IN_FLIGHT * 1000;
+
+/** Puts a source keeps in flight for its batch size (LINES_IN_FLIGHT). */
+export function putsInFlight(batchSize: number): number {
+  return Math.max(2, Math.min(MAX_IN_FLIGHT, Math.floor(LINES_IN_FLIGHT / Math.max(1, batchSize))));
+}
+/**
  * How long the loop lets appends gather once it has caught up with a live
  * file: each round costs a put and a sync (and the sink's take and its
  * sync), so reading every few bytes as they arrive would burn a core at 20k
@@ -238,7 +251,7 @@ export class TaildirSource implements Source, WritesFiles {
       { groups: opts.groups, paths: opts.paths, exclude: opts.exclude, defaultExcludes: opts.defaultExcludes },
       deps.log,
     );
-    this.maxInFlight = Math.max(1, opts.maxInFlight ?? MAX_IN_FLIGHT);
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? putsInFlight(opts.batchSize));
     // Read buffers are reused once no batch holds lines in them (left to V8, the freed 256 KiB buffers
     // piled up to ~70 MB before it swept them); a spare one per batch in flight, and one being read.
     this.pool = new BufferPool(chunkBytes(opts.chunkSize), this.maxInFlight + 2);
