@@ -58,7 +58,13 @@ export interface ReadResult {
 /** Below this much free room after the buffered bytes, a read gets a fresh buffer. */
 const MIN_READ_ROOM = 16 * 1024;
 const CR = 0x0d;
-const DEFAULT_CHUNK = 256 * 1024;
+/**
+ * Bytes per read of a backlog. 512 KiB holds about one and a half of quick mode's 2000-line batches (of
+ * ~180-byte lines), so most batches lie in one chunk: one segment for the file channel to move, and half the
+ * reads of 256 KiB, each a trip through the thread pool. bench-tail's child, 6 alternating runs: median 317 ms
+ * per million lines with 256 KiB, 291 with 512, 293 with 384; 1 MiB was no faster than 256 (BENCHMARKS.md).
+ */
+const DEFAULT_CHUNK = 512 * 1024;
 const TRUNCATED: LineMark = { key: 'truncated', value: 'true' };
 const EMPTY = Buffer.alloc(0);
 
@@ -228,7 +234,7 @@ export class FileReader {
       }
       // need more bytes. Lines handed out are views below `end`, so only the room after `end` may be
       // written: read into it while it is large enough (a live file is read in small appends, and a
-      // fresh 256 KiB buffer per read was the source's main garbage); else move the partial line
+      // fresh chunk-sized buffer per read was the source's main garbage); else move the partial line
       // into a fresh chunk.
       const keep = this.end - this.start;
       const at = this.pos + keep;

@@ -253,7 +253,7 @@ export class TaildirSource implements Source, WritesFiles {
     );
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? putsInFlight(opts.batchSize));
     // Read buffers are reused once no batch holds lines in them (left to V8, the freed 256 KiB buffers
-    // piled up to ~70 MB before it swept them); a spare one per batch in flight, and one being read.
+    // piled up to ~70 MB before it swept them, when reads were of 256 KiB); a spare one per batch in flight, and one being read.
     this.pool = new BufferPool(chunkBytes(opts.chunkSize), this.maxInFlight + 2);
     this.asLines = deps.processor.takesLines === true;
     this.copyWindow = opts.copyWindowMs ?? CUT_MS;
