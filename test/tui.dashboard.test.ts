@@ -198,4 +198,17 @@ test('the header shows the uptime once the agent has started, and none before (a
   assert.not.match(frame({ snapshot: { ...s, startedAt: 0 } }), ' · up ');
 });
 
+test('a sink that dropped or dead-lettered events says how many, next to its errors; one that did not shows neither', () => {
+  const snaps = [single(0, [httpSink(100, { DeliveryFailCount: 0, EventsDropped: 0, EventsDeadLettered: 0 })]), single(1000, [httpSink(170, { DeliveryFailCount: 3, EventsDropped: 30, EventsDeadLettered: 1200 })])];
+  const f = frame({ snapshot: snaps[1], rates: ratesFor(snaps), columns: 100 });
+  assert.match(f, /k1\s+http\s+.*total 170\s+err 3 dropped 30 dlq 1.20k/);
+  const clean = frame({ snapshot: snaps[0], rates: ratesFor(snaps.slice(0, 1)), columns: 100 });
+  assert.match(clean, /err 0/);
+  assert.not.match(clean, /dropped|dlq/);
+  // the row still fits 80 columns
+  const narrow = frame({ snapshot: snaps[1], rates: ratesFor(snaps), columns: 80 });
+  for (const line of narrow.split('\n')) assert.ok(line.length <= 80, `${line.length} columns: ${line}`);
+  assert.match(narrow, /dlq 1.20k/);
+});
+
 test.run();

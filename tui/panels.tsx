@@ -110,7 +110,13 @@ export function FlowRows({ component: c, rates: r, width, withDetail, nameW, typ
   const errors = errorCount(c);
   const totalText = `total ${compact(total)}`;
   const errText = `err ${compact(errors)}`;
-  const sparkW = Math.max(0, Math.min(60, width - nameW - typeW - 9 - 8 - 11 - errText.length - 7));
+  // events a sink's policy gave up on (dropped) or set aside (its dead-letter dir): committed, so not in "err",
+  // and not delivered, so not in "total"; shown once there are any, as they are what an operator must not miss
+  const dropped = c.kind === 'SINK' ? (k.EventsDropped ?? 0) : 0;
+  const deadLettered = c.kind === 'SINK' ? (k.EventsDeadLettered ?? 0) : 0;
+  const droppedText = dropped > 0 ? ` dropped ${compact(dropped)}` : '';
+  const dlqText = deadLettered > 0 ? ` dlq ${compact(deadLettered)}` : '';
+  const sparkW = Math.max(0, Math.min(60, width - nameW - typeW - 9 - 8 - 11 - errText.length - droppedText.length - dlqText.length - 7));
   return (
     <>
       <Text wrap="truncate-end">
@@ -118,6 +124,8 @@ export function FlowRows({ component: c, rates: r, width, withDetail, nameW, typ
         <Text color={st.color} bold>{fit(st.label, 9)}</Text> {fit(r ? rate(r.perSec) : '…', 8, 'right')}{' '}
         <Text color={st.color}>{sparkline(r?.history ?? [], sparkW)}</Text> {fit(totalText, 11)}{' '}
         <Text color={errors > 0 ? 'red' : undefined} dimColor={errors === 0}>{errText}</Text>
+        {droppedText && <Text color="red">{droppedText}</Text>}
+        {dlqText && <Text color="yellow">{dlqText}</Text>}
       </Text>
       {withDetail && st.detail && (
         <Text wrap="truncate-end" color={st.color}>{`  ↳ ${printable(st.detail)}`}</Text>
