@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -51,6 +51,30 @@ test('no --watch and no command says what to do', async () => {
   const r = await runCli([]);
   assert.is(r.code, 1);
   assert.match(r.stderr, /Nothing to do: give --watch PATH/);
+});
+
+test('quick mode prints a backlog in large batches: a few takes of up to 2000 lines, not one per 100 (Flume\'s logger default)', async () => {
+  const { dir, cleanup } = tempDir();
+  const logs = join(dir, 'logs');
+  mkdirSync(logs);
+  writeFileSync(join(logs, 'app.log'), Array.from({ length: 5000 }, (_, i) => `line ${i}\n`).join(''));
+  const cli = startCli(['--watch', logs, '--from-beginning', '--data-dir', join(dir, 'state'), '--metrics-port', '0']);
+  try {
+    await cli.waitFor('agent quick started', 'stderr');
+    await until('the backlog printed', () => cli.stdout.split('\n').filter(Boolean).length === 5000);
+    const port = /metrics on http:\/\/127\.0\.0\.1:(\d+)\//.exec(cli.stderr)?.[1];
+    const snap = (await (await fetch(`http://127.0.0.1:${port}/snapshot`)).json()) as { components: { name: string; counters: Record<string, number> }[] };
+    const sink = snap.components.find((c) => c.name === 'out')!.counters;
+    assert.is(sink.EventDrainSuccessCount, 5000);
+    // 100 lines a take would be 50 takes or more
+    const takes = sink.BatchCompleteCount + sink.BatchUnderflowCount;
+    assert.ok(takes >= 3 && takes <= 10, `${takes} takes of 5000 lines`);
+    assert.is(await cli.stop(), 0);
+  } finally {
+    cli.kill('SIGKILL');
+    await cli.exited;
+    cleanup();
+  }
 });
 
 test.run();

@@ -137,7 +137,8 @@ function esc(v: string): string {
  * (fewer frames, group-commit cycles and position updates); the source keeps half as many of them in flight
  * (`putsInFlight`), so the lines it holds, and Bun's peak memory, stay as with 1000 (with as many in flight
  * Bun's rose from 123–128 MB to 133–151; BENCHMARKS.md). 4000 was no faster than 2000. A live file's
- * batches stay as small as its appends. The HTTP sink sends four of its batches at once (`concurrency`).
+ * batches stay as small as its appends. The sink, logger or HTTP, takes QUICK_SINK_BATCH lines at a time; the
+ * HTTP sink sends four of its batches at once (`concurrency`).
  */
 export const QUICK_SOURCE_BATCH = 2000;
 export const QUICK_SINK_BATCH = 2000;
@@ -201,7 +202,9 @@ export function buildWatchConfig(a: WatchArgs): AgentConfig {
     // without it a batch the receiver rejects for good (a 4xx other than 408 and 429) is retried forever, as in Flume
     if (a.deadLetterDir) lines.push(`${p}.sinks.out.dlqDir = ${esc(resolve(a.deadLetterDir))}`);
   } else {
-    lines.push(`${p}.sinks.out.type = logger`, `${p}.sinks.out.format = text`);
+    // Flume's logger sink takes 100 events a transaction; 2000 printed a 1M-line backlog to a pipe in 1.1-1.25 s
+    // against 1.7-1.8 (each take is a commit record in the channel's log; BENCHMARKS.md)
+    lines.push(`${p}.sinks.out.type = logger`, `${p}.sinks.out.format = text`, `${p}.sinks.out.batchSize = ${QUICK_SINK_BATCH}`);
   }
   lines.push(`${p}.sinks.out.channel = ch`);
   const text = [`${p}.sources = ${sources.join(' ')}`, `${p}.channels = ch`, `${p}.sinks = out`, ...lines].join('\n') + '\n';
