@@ -198,17 +198,21 @@ test('the header shows the uptime once the agent has started, and none before (a
   assert.not.match(frame({ snapshot: { ...s, startedAt: 0 } }), ' · up ');
 });
 
-test('a sink that dropped or dead-lettered events says how many, next to its errors; one that did not shows neither', () => {
+test('a sink that dropped or dead-lettered events says how many: on its row when there is room, on its detail line always; one that did not says neither', () => {
   const snaps = [single(0, [httpSink(100, { DeliveryFailCount: 0, EventsDropped: 0, EventsDeadLettered: 0 })]), single(1000, [httpSink(170, { DeliveryFailCount: 3, EventsDropped: 30, EventsDeadLettered: 1200 })])];
   const f = frame({ snapshot: snaps[1], rates: ratesFor(snaps), columns: 100 });
   assert.match(f, /k1\s+http\s+.*total 170\s+err 3 dropped 30 dlq 1.20k/);
+  assert.match(f, /↳ .*30 dropped · 1.20k dead-lettered/);
   const clean = frame({ snapshot: snaps[0], rates: ratesFor(snaps.slice(0, 1)), columns: 100 });
   assert.match(clean, /err 0/);
-  assert.not.match(clean, /dropped|dlq/);
-  // the row still fits 80 columns
-  const narrow = frame({ snapshot: snaps[1], rates: ratesFor(snaps), columns: 80 });
-  for (const line of narrow.split('\n')) assert.ok(line.length <= 80, `${line.length} columns: ${line}`);
-  assert.match(narrow, /dlq 1.20k/);
+  assert.not.match(clean, /dropped|dlq|dead-lettered/);
+  // 80 columns, a name and a type as long as the columns take: no room on the row, and nothing cut off there
+  const long = (at: number, drained: number, extra: Record<string, number>): AgentSnapshot =>
+    single(at, [{ kind: 'SINK', name: 'ship-to-elastic-eu', type: 'file_roll', counters: { EventDrainSuccessCount: drained, ...extra } }]);
+  const wide = [long(0, 100, { DeliveryFailCount: 0 }), long(1000, 170, { DeliveryFailCount: 12_300, EventsDropped: 45_700, EventsDeadLettered: 12_300 })];
+  const narrow = frame({ snapshot: wide[1], rates: ratesFor(wide), columns: 80 });
+  assert.match(narrow, /err 12.3k\s*│/);
+  assert.match(narrow, /↳ .*45.7k dropped · 12.3k dead-lettered/);
 });
 
 test.run();

@@ -7,7 +7,7 @@ import { componentKey, errorCount } from '../src/metrics/rates.ts';
 import type { ComponentSnapshot } from '../src/metrics/snapshot.ts';
 import { bar, bytes, compact, duration, fit, micros, percent, printable, rate, shortenPath, sparkline } from './format.ts';
 import type { Status } from './status.ts';
-import { channelStatus, fillOf, replaying, sinkStatus, sourceStatus } from './status.ts';
+import { channelStatus, fillOf, lostEvents, replaying, sinkStatus, sourceStatus } from './status.ts';
 
 /**
  * The dashboard's panels. Each one is a pure view of the props it is given
@@ -103,6 +103,9 @@ export function flowLines(c: ComponentSnapshot, r: ComponentRates | undefined, w
   return 1 + (withDetail && flowStatus(c, r).detail ? 1 : 0);
 }
 
+/** The narrowest sparkline worth drawing: below it the row gives its room to a sink's lost counts or to nothing. */
+const MIN_SPARK = 6;
+
 export function FlowRows({ component: c, rates: r, width, withDetail, nameW, typeW }: { component: ComponentSnapshot; rates?: ComponentRates; width: number; withDetail: boolean; nameW: number; typeW: number }): ReactNode {
   const st = flowStatus(c, r);
   const k = c.counters;
@@ -111,12 +114,13 @@ export function FlowRows({ component: c, rates: r, width, withDetail, nameW, typ
   const totalText = `total ${compact(total)}`;
   const errText = `err ${compact(errors)}`;
   // events a sink's policy gave up on (dropped) or set aside (its dead-letter dir): committed, so not in "err",
-  // and not delivered, so not in "total"; shown once there are any, as they are what an operator must not miss
-  const dropped = c.kind === 'SINK' ? (k.EventsDropped ?? 0) : 0;
-  const deadLettered = c.kind === 'SINK' ? (k.EventsDeadLettered ?? 0) : 0;
-  const droppedText = dropped > 0 ? ` dropped ${compact(dropped)}` : '';
-  const dlqText = deadLettered > 0 ? ` dlq ${compact(deadLettered)}` : '';
-  const sparkW = Math.max(0, Math.min(60, width - nameW - typeW - 9 - 8 - 11 - errText.length - droppedText.length - dlqText.length - 7));
+  // and not delivered, so not in "total". On the row when it has room for them and a sparkline; the status's
+  // detail line says them in any case (sinkStatus)
+  const lost = lostEvents(c);
+  const lostText = (lost.dropped > 0 ? ` dropped ${compact(lost.dropped)}` : '') + (lost.deadLettered > 0 ? ` dlq ${compact(lost.deadLettered)}` : '');
+  const room = width - nameW - typeW - 9 - 8 - 11 - errText.length - 7;
+  const lostShown = lostText.length > 0 && room - lostText.length >= MIN_SPARK;
+  const sparkW = Math.max(0, Math.min(60, room - (lostShown ? lostText.length : 0)));
   return (
     <>
       <Text wrap="truncate-end">
@@ -124,8 +128,7 @@ export function FlowRows({ component: c, rates: r, width, withDetail, nameW, typ
         <Text color={st.color} bold>{fit(st.label, 9)}</Text> {fit(r ? rate(r.perSec) : '…', 8, 'right')}{' '}
         <Text color={st.color}>{sparkline(r?.history ?? [], sparkW)}</Text> {fit(totalText, 11)}{' '}
         <Text color={errors > 0 ? 'red' : undefined} dimColor={errors === 0}>{errText}</Text>
-        {droppedText && <Text color="red">{droppedText}</Text>}
-        {dlqText && <Text color="yellow">{dlqText}</Text>}
+        {lostShown && <Text color={lost.dropped > 0 ? 'red' : 'yellow'}>{lostText}</Text>}
       </Text>
       {withDetail && st.detail && (
         <Text wrap="truncate-end" color={st.color}>{`  ↳ ${printable(st.detail)}`}</Text>

@@ -49,11 +49,22 @@ export function sinkStatus(c: ComponentSnapshot, r: ComponentRates | undefined):
   const lastError = c.details?.lastError;
   const troubled = backoffMs > 0 || (failures ?? 0) > 0 || recentErrors > 0;
   if (troubled && typeof lastError === 'string' && lastError) parts.push(lastError);
+  // events its policy gave up on or set aside: committed, so never retried, and not delivered; said while
+  // flowing too, since they are what an operator must not miss (the row shows them as well, when it has room)
+  const lost = lostEvents(c);
+  if (lost.dropped > 0) parts.push(`${compact(lost.dropped)} dropped`);
+  if (lost.deadLettered > 0) parts.push(`${compact(lost.deadLettered)} dead-lettered`);
   const detail = parts.join(' · ');
   const failing = perSec === 0 && (failures !== undefined ? failures >= FAILING_AFTER : recentErrors > 0);
   if (failing) return status('failing', detail);
   if (troubled) return status('backoff', detail);
-  return status(perSec > 0 ? 'flowing' : 'idle');
+  return status(perSec > 0 ? 'flowing' : 'idle', detail);
+}
+
+/** A sink's events dropped by its policy (EventsDropped) and written to its dead-letter dir (EventsDeadLettered). */
+export function lostEvents(c: ComponentSnapshot): { dropped: number; deadLettered: number } {
+  if (c.kind !== 'SINK') return { dropped: 0, deadLettered: 0 };
+  return { dropped: c.counters.EventsDropped ?? 0, deadLettered: c.counters.EventsDeadLettered ?? 0 };
 }
 
 export function sourceStatus(c: ComponentSnapshot, r: ComponentRates | undefined): Status {
