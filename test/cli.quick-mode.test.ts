@@ -63,12 +63,16 @@ test('quick mode prints a backlog in large batches: a few takes of up to 2000 li
     await cli.waitFor('agent quick started', 'stderr');
     await until('the backlog printed', () => cli.stdout.split('\n').filter(Boolean).length === 5000);
     const port = /metrics on http:\/\/127\.0\.0\.1:(\d+)\//.exec(cli.stderr)?.[1];
-    const snap = (await (await fetch(`http://127.0.0.1:${port}/snapshot`)).json()) as { components: { name: string; counters: Record<string, number> }[] };
-    const sink = snap.components.find((c) => c.name === 'out')!.counters;
-    assert.is(sink.EventDrainSuccessCount, 5000);
-    // 100 lines a take would be 50 takes or more
+    let sink: Record<string, number> = {};
+    // printed before its take is committed (and counted): the last take's count comes a moment later
+    await until('the last take committed', async () => {
+      const snap = (await (await fetch(`http://127.0.0.1:${port}/snapshot`)).json()) as { components: { name: string; counters: Record<string, number> }[] };
+      sink = snap.components.find((c) => c.name === 'out')!.counters;
+      return sink.EventDrainSuccessCount === 5000;
+    });
+    // the source puts 2000, 2000 and 1000 lines; takes of 1000 would be 5 at least, of 100 (Flume's) 50
     const takes = sink.BatchCompleteCount + sink.BatchUnderflowCount;
-    assert.ok(takes >= 3 && takes <= 10, `${takes} takes of 5000 lines`);
+    assert.ok(takes >= 3 && takes <= 4, `${takes} takes of 5000 lines`);
     assert.is(await cli.stop(), 0);
   } finally {
     cli.kill('SIGKILL');
