@@ -20,6 +20,8 @@ export class FakeProcessor {
   calls = 0;
   refused = 0;
   maxInFlight = 0;
+  /** the most events in one batch */
+  largest = 0;
   /** as a ChannelProcessor whose channels take line batches: the source hands it LineBatches */
   readonly takesLines = true;
   private inFlight = 0;
@@ -33,6 +35,7 @@ export class FakeProcessor {
     }
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    this.largest = Math.max(this.largest, batch instanceof LineBatch ? batch.count : batch.length);
     try {
       const ms = this.delay ? this.delay() : this.delayMs;
       if (ms > 0) await new Promise((r) => setTimeout(r, ms));

@@ -213,9 +213,10 @@ test('larger batches get fewer puts in flight: the lines in flight stay at LINES
   assert.is(putsInFlight(2000), MAX_IN_FLIGHT / 2);
   assert.is(putsInFlight(LINES_IN_FLIGHT), 2);
   assert.is(putsInFlight(1_000_000), 2);
+  assert.is(putsInFlight(Number.NaN), MAX_IN_FLIGHT);
   // the source uses it: a backlog of 2000-line batches through a slow channel never has more than half as many in flight
   const { dir, cleanup } = tempDir();
-  const proc = new FakeProcessor();
+  const proc = new FakeProcessor(2000);
   proc.delay = () => 30;
   const log = join(dir, 'app.log');
   const lines = Array.from({ length: 2000 * (MAX_IN_FLIGHT + 4) }, (_, i) => `l${i}`);
@@ -225,9 +226,25 @@ test('larger batches get fewer puts in flight: the lines in flight stay at LINES
     await source.start();
     await until('the whole backlog committed', () => proc.events.length === lines.length, 20_000);
     assert.is(proc.maxInFlight, MAX_IN_FLIGHT / 2);
+    assert.is(proc.largest, 2000);
   } finally {
     await source.stop();
     cleanup();
+  }
+  // batches as large as the channels take, not as configured: 2000 configured into channels that take 1000 at a time
+  const small = tempDir();
+  const proc1000 = new FakeProcessor(1000);
+  proc1000.delay = () => 30;
+  writeFileSync(join(small.dir, 'app.log'), lines.map((l) => `${l}\n`).join(''));
+  const built = buildSource({ ...FAST, filegroups: 'g', 'filegroups.g': join(small.dir, 'app\\.log'), positionFile: join(small.dir, 'pos.json'), batchSize: 2000 }, proc1000, small.dir);
+  try {
+    await built.source.start();
+    await until('the whole backlog committed', () => proc1000.events.length === lines.length, 20_000);
+    assert.is(proc1000.maxInFlight, MAX_IN_FLIGHT);
+    assert.is(proc1000.largest, 1000);
+  } finally {
+    await built.source.stop();
+    small.cleanup();
   }
 });
 

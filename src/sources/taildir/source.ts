@@ -135,17 +135,18 @@ interface Tracked {
  */
 export const MAX_IN_FLIGHT = 'Bun' in globalThis ? 8 : 16;
 /**
- * Lines a source keeps in flight at most: MAX_IN_FLIGHT puts of 1000 lines.
- * Larger batches get fewer puts in flight (quick mode's 2000-line puts get
- * half as many), so what a backlog holds in memory, and what a kill -9
- * repeats, stays the same; never fewer than two, or the source would wait
- * on every fsync.
+ * Lines a source keeps in flight: MAX_IN_FLIGHT puts of 1000 lines. Larger
+ * batches get fewer puts in flight (quick mode's 2000-line puts get half as
+ * many), so what a backlog holds in memory, and what a kill -9 repeats,
+ * stays the same; but never fewer than two puts, or the source would wait on
+ * every fsync (so batches above half of it hold more: two of 10,000 lines).
  */
 export const LINES_IN_FLIGHT = MAX_IN_FLIGHT * 1000;
 
 /** Puts a source keeps in flight for its batch size (LINES_IN_FLIGHT). */
 export function putsInFlight(batchSize: number): number {
-  return Math.max(2, Math.min(MAX_IN_FLIGHT, Math.floor(LINES_IN_FLIGHT / Math.max(1, batchSize))));
+  if (!(batchSize >= 1)) return MAX_IN_FLIGHT;
+  return Math.max(2, Math.min(MAX_IN_FLIGHT, Math.floor(LINES_IN_FLIGHT / batchSize)));
 }
 /**
  * How long the loop lets appends gather once it has caught up with a live
@@ -251,7 +252,8 @@ export class TaildirSource implements Source, WritesFiles {
       { groups: opts.groups, paths: opts.paths, exclude: opts.exclude, defaultExcludes: opts.defaultExcludes },
       deps.log,
     );
-    this.maxInFlight = Math.max(1, opts.maxInFlight ?? putsInFlight(opts.batchSize));
+    // by the batches it will put: its batch size, or less if its channels take less at a time (readRound)
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? putsInFlight(Math.min(opts.batchSize, deps.processor.maxBatch)));
     // Read buffers are reused once no batch holds lines in them (left to V8, the freed 256 KiB buffers
     // piled up to ~70 MB before it swept them, when reads were of 256 KiB); a spare one per batch in flight, and one being read.
     this.pool = new BufferPool(chunkBytes(opts.chunkSize), this.maxInFlight + 2);
