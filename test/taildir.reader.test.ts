@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileReader, SYNC_READ_MAX, type LineMark } from '../src/sources/taildir/reader.ts';
+import { BufferPool } from '../src/core/buffer-pool.ts';
+import { chunkBytes, FileReader, SYNC_READ_MAX, type LineMark } from '../src/sources/taildir/reader.ts';
 import { tempDir } from './helpers/poll.ts';
 
 interface Got { body: Buffer; offset: number; mark: LineMark }
@@ -210,6 +211,50 @@ test('bytesBefore: after every batch, the bytes before pos are the file\'s own (
     closeSync(fd);
     assert.ok(held > 1000 && gone > 0, `${held} windows in hand, ${gone} not`);
   } finally {
+    cleanup();
+  }
+});
+
+test('a reader caught up after a backlog hands its chunk back to the pool, keeping its partial line and the bytes before pos; a live file\'s reader keeps its chunk', async () => {
+  const { dir, cleanup } = tempDir();
+  const fds: number[] = [];
+  try {
+    const pool = new BufferPool(chunkBytes(undefined), 4);
+    const open = (name: string, content: string): FileReader => {
+      writeFileSync(join(dir, name), content);
+      const r = new FileReader(0, { maxLineLength: 1000, longLines: 'split', pool });
+      r.fd = openSync(join(dir, name), 'r');
+      fds.push(r.fd);
+      return r;
+    };
+    const lines = (tag: string, n: number): string => Array.from({ length: n }, (_, i) => `${tag} ${i} ${'x'.repeat(100)}\n`).join('');
+    // a backlog of several chunks, ending in a partial line
+    const a = open('a.log', lines('a', 12_000) + 'a-partial');
+    const got: string[] = [];
+    const collect = (buf: Buffer, start: number, end: number): void => void got.push(buf.toString('latin1', start, end));
+    while (!(await a.read(1000, collect)).eof);
+    assert.is(got.length, 12_000);
+    // its chunk was handed back (the next reader reads into it), a small buffer kept
+    assert.ok(a.bufferBytes < 64 * 1024, `${a.bufferBytes} bytes kept`);
+    const before = pool.recycled;
+    const b = open('b.log', lines('b', 100));
+    while (!(await b.read(1000, () => undefined)).eof);
+    assert.is(pool.recycled, before + 1);
+    // what it still needs it kept: the bytes before pos, and the partial line, completed by a later append
+    assert.equal(a.bytesBefore(1024)?.toString('latin1'), lines('a', 12_000).slice(-1024));
+    appendFileSync(join(dir, 'a.log'), '-done\nnext\n');
+    got.length = 0;
+    while (!(await a.read(1000, collect)).eof);
+    assert.equal(got, ['a-partial-done', 'next']);
+    // readers of small files and small appends (b, and c below) keep their chunks for the next appends
+    const c = open('c.log', lines('c', 10));
+    while (!(await c.read(1000, () => undefined)).eof);
+    appendFileSync(join(dir, 'c.log'), lines('c2', 10));
+    while (!(await c.read(1000, () => undefined)).eof);
+    assert.is(c.bufferBytes, chunkBytes(undefined));
+    assert.is(b.bufferBytes, chunkBytes(undefined));
+  } finally {
+    for (const fd of fds) closeSync(fd);
     cleanup();
   }
 });
