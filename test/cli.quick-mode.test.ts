@@ -1,8 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli, startCli } from './helpers/cli.ts';
+import { cliCommand, runCli, startCli } from './helpers/cli.ts';
 import { freePort, LineClient } from './helpers/net.ts';
 import { tempDir, until } from './helpers/poll.ts';
 
@@ -77,6 +79,30 @@ test('quick mode prints a backlog in large batches: a few takes of up to 2000 li
   } finally {
     cli.kill('SIGKILL');
     await cli.exited;
+    cleanup();
+  }
+});
+
+test('quick mode prints each line byte for byte: bytes that are not UTF-8 are not replaced', async () => {
+  const { dir, cleanup } = tempDir();
+  const logs = join(dir, 'logs');
+  mkdirSync(logs);
+  const lines = [Buffer.from('ok'), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from([0xc3, 0x28, 0x7a]), Buffer.from([0x00, 0x01, 0x7f, 0xe2, 0x82]), Buffer.from('café')];
+  const want = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
+  writeFileSync(join(logs, 'b.log'), want);
+  // stdout to a file, to see its bytes as written
+  const outPath = join(dir, 'out.bin');
+  const fd = openSync(outPath, 'w');
+  const [cmd, ...args] = cliCommand('node');
+  const child = spawn(cmd, [...args, '--watch', logs, '--from-beginning', '--data-dir', join(dir, 'state')], { stdio: ['ignore', fd, 'ignore'] });
+  try {
+    await until('every line printed', () => readFileSync(outPath).length >= want.length);
+    const got = readFileSync(outPath);
+    assert.ok(got.equals(want), `printed ${got.toString('hex')}, not ${want.toString('hex')}`);
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    closeSync(fd);
     cleanup();
   }
 });

@@ -16,7 +16,7 @@ export interface LoggerSinkOptions {
 
 /** A Node writable stream (stdout): its write reports the outcome through a callback, and a failure also as an 'error' event. */
 interface WritableOut {
-  write(text: string, cb: (err?: Error | null) => void): unknown;
+  write(data: string | Uint8Array, cb: (err?: Error | null) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   off(event: 'error', listener: (err: Error) => void): unknown;
 }
@@ -59,15 +59,16 @@ export class LoggerSink implements Sink {
     if (this.opts.format === 'text') {
       const parts: Uint8Array[] = [];
       for (const e of events) parts.push(e.body, NL);
-      return this.write(Buffer.concat(parts).toString('utf8'), events.length);
+      // the bytes as they were read: bytes that are not UTF-8 pass through (decoded, each became U+FFFD)
+      return this.write(Buffer.concat(parts), events.length);
     }
     let text = '';
     for (const e of events) text += flumeEventLine(e.headers, e.body, this.opts.maxBytesToLog) + '\n';
     return this.write(text, events.length);
   }
 
-  /** Resolves once `text` is written; rejects with a DeliveryError when it is not. */
-  private write(text: string, n: number): Promise<void> {
+  /** Resolves once `data` is written; rejects with a DeliveryError when it is not. An `out` that is not a stream (the dashboard's pane) gets text. */
+  private write(data: string | Buffer, n: number): Promise<void> {
     const out = this.out;
     const failed = (err: unknown): DeliveryError => {
       const why = codeOf(err) === 'EPIPE' ? 'stdout is closed (EPIPE: its reader is gone)' : (err as Error).message;
@@ -75,7 +76,7 @@ export class LoggerSink implements Sink {
     };
     if (!isWritableStream(out)) {
       try {
-        out.write(text);
+        out.write(typeof data === 'string' ? data : data.toString('utf8'));
         return Promise.resolve();
       } catch (err) {
         return Promise.reject(failed(err));
@@ -83,7 +84,7 @@ export class LoggerSink implements Sink {
     }
     return new Promise<void>((resolve, reject) => {
       try {
-        out.write(text, (err) => (err ? reject(failed(err)) : resolve()));
+        out.write(data, (err) => (err ? reject(failed(err)) : resolve()));
       } catch (err) {
         reject(failed(err));
       }
