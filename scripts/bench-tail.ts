@@ -11,7 +11,8 @@
 // settings (Flume's defaults; the memory channel holds 20,000, in memory), and
 // the sink takes QUICK_SINK_BATCH at a time, as quick mode's HTTP sink does.
 // BENCH_SINK_BATCH=n sets the sink's batch (1000 before the fourteenth
-// session; BENCHMARKS.md), BENCH_IN_FLIGHT=n the source's puts in flight (default 16);
+// session; BENCHMARKS.md), BENCH_IN_FLIGHT=n the source's puts in flight (default
+// putsInFlight(QUICK_SOURCE_BATCH): 8, 4 on Bun);
 // with `--channel file` the disk's own floor is measured too: the same bytes
 // appended durably with no CPU work around them (durableAppendFloor);
 // BENCH_CPU_PROF=DIR writes the source process's CPU profile (--cpu-prof) there.

@@ -21,6 +21,8 @@ import { TaildirSource } from '../../src/sources/taildir/source.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from '../../src/sources/taildir/spec.ts';
 
 const [file, dir, kind] = process.argv.slice(2);
+/** the batches quick mode's sink takes */
+const SINK_BATCH = Number(process.env.BENCH_SINK_BATCH ?? QUICK_SINK_BATCH);
 const lines = Number(process.env.BENCH_LINES);
 if (!file || !dir || (kind !== 'memory' && kind !== 'file') || !(lines > 0)) {
   throw new Error('usage: BENCH_LINES=n tail-child.mjs FILE DIR memory|file');
@@ -37,12 +39,11 @@ async function throughSource(state: string): Promise<{ lines: number; ms: number
   const channel: Channel = kind === 'file'
     // quick mode's file channel: Flume's defaults (the events wait on disk, not in memory)
     ? new FileChannel({ ...FILE_CHANNEL_DEFAULTS, minimumRequiredSpace: 0 }, { name: 'c1', log, stateDir: state })
-    : new MemoryChannel('c1', { capacity: 20_000, transactionCapacity: QUICK_SINK_BATCH, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 3000 });
+    : new MemoryChannel('c1', { capacity: 20_000, transactionCapacity: Math.max(QUICK_SOURCE_BATCH, SINK_BATCH), byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 3000 });
   await channel.start();
   const processor = new ChannelProcessor([], new ReplicatingSelector([channel], []), log);
   const sink = new NullSink('k1');
-  // the batches quick mode's sink takes (its HTTP sink's batchSize)
-  const runner = new SinkRunner(sink, channel, { ...DEFAULT_RUNNER, batchSize: Number(process.env.BENCH_SINK_BATCH ?? QUICK_SINK_BATCH) }, log);
+  const runner = new SinkRunner(sink, channel, { ...DEFAULT_RUNNER, batchSize: SINK_BATCH }, log);
   await runner.start();
   const drained = (): number => sink.counters.get('EventDrainSuccessCount');
   const source = new TaildirSource({

@@ -66,9 +66,11 @@ const SETTLED_MAX_PARTIAL = 64 * 1024;
 const CR = 0x0d;
 /**
  * Bytes per read of a backlog. 512 KiB holds about one and a half of quick mode's 2000-line batches (of
- * ~180-byte lines), so most batches lie in one chunk: one segment for the file channel to move, and half the
- * reads of 256 KiB, each a trip through the thread pool. bench-tail's child, 6 alternating runs: median 317 ms
- * per million lines with 256 KiB, 291 with 512, 293 with 384; 1 MiB was no faster than 256 (BENCHMARKS.md).
+ * ~180-byte lines): a third of the batches lie in one chunk (none with 256 KiB), one segment for the file
+ * channel to move instead of two, and there are half as many reads, each a trip through the thread pool.
+ * bench-tail's child, 6 alternating runs: median 317 ms per million lines with 256 KiB, 291 with 512, 293
+ * with 384; 1 MiB was no faster than 256 (BENCHMARKS.md). A reader caught up after a backlog gives its
+ * chunk back (`settle`).
  */
 const DEFAULT_CHUNK = 512 * 1024;
 const TRUNCATED: LineMark = { key: 'truncated', value: 'true' };
