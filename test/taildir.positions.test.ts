@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PositionStore } from '../src/sources/taildir/positions.ts';
-import { LINES_IN_FLIGHT, MAX_IN_FLIGHT, putsInFlight } from '../src/sources/taildir/source.ts';
+import { LINES_IN_FLIGHT, MAX_BATCH_BYTES, MAX_IN_FLIGHT, putsInFlight } from '../src/sources/taildir/source.ts';
 import { FakeProcessor, buildSource, FAST } from './taildir.harness.ts';
 import { tempDir, until } from './helpers/poll.ts';
 
@@ -245,6 +245,25 @@ test('larger batches get fewer puts in flight: the lines in flight stay at LINES
   } finally {
     await built.source.stop();
     small.cleanup();
+  }
+});
+
+test('a batch of long lines ends at MAX_BATCH_BYTES, not at batchSize lines', async () => {
+  const { dir, cleanup } = tempDir();
+  const proc = new FakeProcessor(2000);
+  const log = join(dir, 'app.log');
+  // 8 KB lines: 2000 of them would be 16 MB a batch
+  const lines = Array.from({ length: 400 }, (_, i) => `${String(i).padStart(4, '0')} ${'y'.repeat(8186)}`);
+  writeFileSync(log, lines.map((l) => `${l}\n`).join(''));
+  const { source } = buildSource({ ...FAST, filegroups: 'g', 'filegroups.g': join(dir, 'app\\.log'), positionFile: join(dir, 'pos.json'), batchSize: 2000 }, proc, dir);
+  try {
+    await source.start();
+    await until('the whole backlog committed', () => proc.events.length === lines.length, 20_000);
+    assert.is(proc.largest, Math.ceil(MAX_BATCH_BYTES / 8192));
+    assert.equal(proc.events.map((e) => Buffer.from(e.body).toString()), lines);
+  } finally {
+    await source.stop();
+    cleanup();
   }
 });
 

@@ -259,4 +259,16 @@ test('a reader caught up after a backlog hands its chunk back to the pool, keepi
   }
 });
 
+test('a read stops once it has handed out maxBytes of the file: the line that passes it is the last', withFile(Array.from({ length: 10 }, (_, i) => `${i}${'x'.repeat(98)}\n`).join(''), async (_p, fd) => {
+  const r = new FileReader(0, { maxLineLength: 1000, longLines: 'split' });
+  r.fd = fd;
+  const got: string[] = [];
+  const res = await r.read(1000, (buf, start) => void got.push(String.fromCharCode(buf[start])), Infinity, 250);
+  assert.equal(got, ['0', '1', '2']);
+  assert.is(res.eof, false);
+  assert.is(r.pos, 300);
+  while (!(await r.read(1000, (buf, start) => void got.push(String.fromCharCode(buf[start])), Infinity, 250)).eof);
+  assert.equal(got, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+}));
+
 test.run();

@@ -197,19 +197,21 @@ export class FileReader {
   }
 
   /**
-   * Hands up to `maxLines` lines to `sink`. Stops early at end of file (a
-   * partial line stays buffered) or on a read error. `knownSize` is the
+   * Hands up to `maxLines` lines to `sink`, and no more once `maxBytes` of
+   * the file were handed out (the line that passes it is the last). Stops
+   * early at end of file (a partial line stays buffered) or on a read error. `knownSize` is the
    * file's size as last seen: reads at most SYNC_READ_MAX before it are made
    * synchronously, each of at most SYNC_READ_MAX bytes; once reading has
    * passed it the file grew since, and reads go back to asynchronous.
    */
-  async read(maxLines: number, sink: LineSink, knownSize = Infinity): Promise<ReadResult> {
+  async read(maxLines: number, sink: LineSink, knownSize = Infinity, maxBytes = Infinity): Promise<ReadResult> {
     const fd = this.fd;
     if (fd === null) return { lines: 0, eof: true };
     const max = this.opts.maxLineLength;
     const pool = this.opts.pool;
+    const from = this.pos;
     let lines = 0;
-    while (lines < maxLines) {
+    while (lines < maxLines && this.pos - from < maxBytes) {
       if (this.start < this.end) {
         const buf = this.buf;
         const s = this.start;
