@@ -277,4 +277,38 @@ test('EventTakeAttemptCount counts as Flume does: one attempt per event taken, a
   }
 });
 
+test('a take stops once its entries pass maxBytes, within a record and across records; the rest follows in order, and a rollback returns it whole', async () => {
+  const { dir, cleanup } = tempDir();
+  const ch = open(dir);
+  const big = (from: number, n: number): FlumeEvent[] => Array.from({ length: n }, (_, i) => eventOf(`${String(from + i).padStart(4, '0')} ${'x'.repeat(995)}`));
+  try {
+    await ch.start();
+    await ch.put(big(0, 10));
+    await ch.put(big(10, 10));
+    // entries of ~1 KB: the third starts before 2500 bytes, the fourth does not
+    const t = await ch.take(100, 2500);
+    assert.is(t.count, 3);
+    assert.is(t.cut, true);
+    assert.equal(text(t.events).map((b) => b.slice(0, 4)), ['0000', '0001', '0002']);
+    await t.rollback();
+    const again = await ch.take(100, 2500);
+    assert.equal(text(again.events).map((b) => b.slice(0, 4)), ['0000', '0001', '0002']);
+    await again.commit();
+    // across the two records: 12 entries of ~1 KB pass 12,000 bytes with the twelfth
+    const t2 = await ch.take(100, 12_000);
+    assert.is(t2.count, 12);
+    assert.equal(text(t2.events).map((b) => b.slice(0, 4)), Array.from({ length: 12 }, (_, i) => String(3 + i).padStart(4, '0')));
+    await t2.commit();
+    // no budget left to pass: the rest, and the take says it was not cut
+    const t3 = await ch.take(100, 1 << 20);
+    assert.is(t3.count, 5);
+    assert.is(t3.cut, false);
+    await t3.commit();
+    assert.is(ch.size, 0);
+  } finally {
+    await ch.stop();
+    cleanup();
+  }
+});
+
 test.run();

@@ -152,4 +152,21 @@ test('EventTakeAttemptCount counts as Flume does: one attempt per event taken, a
   }
 });
 
+test('a take stops once its bodies pass maxBytes (the event that passes it is the last), rolled-back events first', async () => {
+  const ch = make(20, 10);
+  await ch.start();
+  await ch.put(['a'.repeat(300), 'b'.repeat(300), 'c'.repeat(300), 'd'.repeat(300), 'e'.repeat(300)].map((s) => eventOf(s)));
+  const t = await ch.take(10, 700);
+  assert.equal(bodies(t.events).map((b) => b[0]), ['a', 'b', 'c']);
+  assert.is(t.cut, true);
+  await t.rollback();
+  const t2 = await ch.take(10, 1000);
+  assert.equal(bodies(t2.events).map((b) => b[0]), ['a', 'b', 'c', 'd']);
+  await t2.commit();
+  const t3 = await ch.take(10, 1000);
+  assert.equal(bodies(t3.events).map((b) => b[0]), ['e']);
+  assert.is(t3.cut, false);
+  await t3.commit();
+});
+
 test.run();

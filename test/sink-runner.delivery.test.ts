@@ -4,7 +4,7 @@ import { MemoryChannel } from '../src/channels/memory.ts';
 import { DeliveryError } from '../src/core/errors.ts';
 import { eventOf, type FlumeEvent } from '../src/core/event.ts';
 import { Logger } from '../src/core/log.ts';
-import { DEFAULT_RUNNER, SinkRunner } from '../src/core/sink-runner.ts';
+import { DEFAULT_RUNNER, SinkRunner, TAKE_MAX_BYTES } from '../src/core/sink-runner.ts';
 import { CounterGroup, SINK_COUNTERS } from '../src/metrics/counters.ts';
 import type { Sink } from '../src/sinks/sink.ts';
 import { until } from './helpers/poll.ts';
@@ -195,6 +195,29 @@ test('after a recovery the next outage is warned about at once, whatever the las
     sink.failing = false;
     await runner.stop();
   }
+});
+
+test('takes of long events stop at TAKE_MAX_BYTES and count as complete batches; every event is delivered once, in order', async () => {
+  const sizes: number[] = [];
+  const sink = new ScriptedSink(0);
+  const deliver = sink.deliver.bind(sink);
+  sink.deliver = async (events) => {
+    sizes.push(events.reduce((n, e) => n + e.body.length, 0));
+    return deliver(events);
+  };
+  const ch = new MemoryChannel('c1', { capacity: 1000, transactionCapacity: 100, byteCapacity: 0, byteCapacityBufferPercentage: 20, keepAliveMs: 0 });
+  await ch.start();
+  // 60 events of 256 KiB: a batch of 100 would be 15 MiB
+  const line = 256 * 1024;
+  for (let i = 0; i < 60; i += 10) await ch.put(Array.from({ length: 10 }, (_, j) => eventOf(String(i + j).padStart(2, '0') + 'x'.repeat(line - 2))));
+  const runner = new SinkRunner(sink, ch, { ...DEFAULT_RUNNER, batchSize: 100 }, quiet);
+  await runner.start();
+  await until('all delivered', () => sink.delivered.length === 60);
+  await runner.stop();
+  assert.equal(sink.delivered.map((b) => b.slice(0, 2)), Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0')));
+  assert.ok(Math.max(...sizes) <= TAKE_MAX_BYTES, `a take of ${Math.max(...sizes)} bytes`);
+  assert.is(sizes.length, Math.ceil((60 * line) / TAKE_MAX_BYTES));
+  assert.is(sink.counters.get('BatchCompleteCount'), sizes.length - 1);
 });
 
 test.run();

@@ -24,7 +24,12 @@ export interface Channel extends Lifecycle {
    * hands `events()` to a channel without it.
    */
   putLines?(lines: LineBatch): Promise<void>;
-  take(max: number): Promise<Taken>;
+  /**
+   * Up to `max` events, and no more once they pass `maxBytes` (their bodies;
+   * the file channel's entries with their headers): the one that passes it is the last,
+   * a take of long lines stays a few MiB, not `max` times the longest line.
+   */
+  take(max: number, maxBytes?: number): Promise<Taken>;
   /** Events stored and not yet committed as taken (includes events in open takes). */
   readonly size: number;
   readonly capacity: number;
@@ -46,6 +51,8 @@ export interface Taken {
    * encodes straight from bytes (`Sink.deliverRaw`) and never needs `events`.
    */
   readonly raw?: readonly EntryRun[];
+  /** It stopped at `maxBytes` with events left, not for want of them: more are probably waiting. */
+  readonly cut?: boolean;
   commit(): Promise<void>;
   rollback(): Promise<void>;
 }

@@ -15,6 +15,11 @@ export class Fifo<T> {
     this.items.push(item);
   }
 
+  /** The item `i` places from the head, if there is one. */
+  at(i: number): T | undefined {
+    return this.items[this.head + i];
+  }
+
   /** Removes and returns up to `n` items from the head. */
   shiftMany(n: number): T[] {
     const end = Math.min(this.items.length, this.head + n);

@@ -130,9 +130,15 @@ export class MemoryChannel implements Channel {
     return this.size + n <= this.capacity && (this.bytesUsed + bytes <= this.byteLimit || this.bytesUsed === 0);
   }
 
-  async take(max: number): Promise<Taken> {
+  async take(max: number, maxBytes = Infinity): Promise<Taken> {
     if (!this.open) throw new ChannelClosedError(this.name, 'not started');
-    const n = Math.min(max, this.opts.transactionCapacity);
+    let n = Math.min(max, this.opts.transactionCapacity);
+    let cut = false;
+    if (maxBytes < Infinity) {
+      const k = this.withinBytes(n, maxBytes);
+      cut = k < n && k < this.returned.length + this.queue.length;
+      n = k;
+    }
     let items: Queued[];
     if (this.returned.length > 0) {
       items = this.returned.splice(0, n);
@@ -150,6 +156,7 @@ export class MemoryChannel implements Channel {
     };
     return {
       count: items.length,
+      cut,
       events: items.map((q) => q.event),
       commit: async () => {
         finish();
@@ -165,6 +172,18 @@ export class MemoryChannel implements Channel {
         this.takeWaiters.notify();
       },
     };
+  }
+
+  /** How many of the next `n` events to take so their bodies pass `maxBytes` with the last one (at least one). */
+  private withinBytes(n: number, maxBytes: number): number {
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const q = i < this.returned.length ? this.returned[i] : this.queue.at(i - this.returned.length);
+      if (!q) return i;
+      bytes += q.event.body.length;
+      if (bytes >= maxBytes) return i + 1;
+    }
+    return n;
   }
 
   waitForEvents(ms: number): Promise<void> {

@@ -44,6 +44,13 @@ export const COMMITS_IN_FLIGHT = 8;
  * seconds (SIGTERM handled 2.6-5 s late).
  */
 const YIELD_AFTER_MS = 20;
+/**
+ * A take also stops at this many bytes. Batches are counted in events, so a
+ * batch of 2000 lines of 60 KB was 120 MB in memory, twice over for a sink
+ * that joins it (quick mode's logger printing them peaked at 658 MB); 2000
+ * lines of ~180 bytes are ~400 KB, far below it.
+ */
+export const TAKE_MAX_BYTES = 4 << 20;
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -139,7 +146,7 @@ export class SinkRunner {
         }
         let taken: Taken;
         try {
-          taken = await (next ?? this.channel.take(this.opts.batchSize));
+          taken = await (next ?? this.channel.take(this.opts.batchSize, TAKE_MAX_BYTES));
         } catch (err) {
           c.inc('ChannelReadFail');
           this.log.rateLimited('error', `take:${this.sink.name}`, `take from channel ${this.channel.name} failed: ${(err as Error).message}`);
@@ -161,7 +168,9 @@ export class SinkRunner {
           sleeper.wake();
           continue;
         }
-        c.inc(n === this.opts.batchSize ? 'BatchCompleteCount' : 'BatchUnderflowCount');
+        // a take cut at TAKE_MAX_BYTES with events left is as full as it may be
+        const full = n === this.opts.batchSize || taken.cut === true;
+        c.inc(full ? 'BatchCompleteCount' : 'BatchUnderflowCount');
         c.inc('EventDrainAttemptCount', n);
         const handle = { taken, settled: false };
         this.open.add(handle);
@@ -171,8 +180,8 @@ export class SinkRunner {
             ? this.sink.deliverRaw(taken.raw, () => taken.events)
             : this.sink.deliver(taken.events);
           // a full batch: more is probably waiting, so read it while this one is on the wire
-          if (n === this.opts.batchSize && this.running) {
-            next = this.channel.take(this.opts.batchSize);
+          if (full && this.running) {
+            next = this.channel.take(this.opts.batchSize, TAKE_MAX_BYTES);
             next.catch(() => undefined);
           }
           const result = await delivery;

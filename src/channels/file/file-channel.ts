@@ -650,9 +650,9 @@ export class FileChannel implements Channel, WritesFiles {
     await this.arrivals.wait(ms);
   }
 
-  take(max: number): Promise<Taken> {
+  take(max: number, maxBytes = Infinity): Promise<Taken> {
     if (this.state !== 'open') return Promise.reject(new ChannelClosedError(this.name, `it is ${this.state}`));
-    return this.locked(() => this.takeLocked(Math.min(max, this.opts.transactionCapacity)));
+    return this.locked(() => this.takeLocked(Math.min(max, this.opts.transactionCapacity), maxBytes));
   }
 
   /** Runs `f` after every earlier take/rollback: they move the same cursors. */
@@ -662,15 +662,16 @@ export class FileChannel implements Channel, WritesFiles {
     return run;
   }
 
-  private async takeLocked(max: number): Promise<Taken> {
+  private async takeLocked(max: number, maxBytes: number): Promise<Taken> {
     const id = ++this.takeSeq;
     const t: OpenTake = { ranges: [], count: 0, firstPutTime: 0 };
     this.inflight.set(id, t);
     const runs: EntryRun[] = [];
     const times: number[] = [];
     let count = 0;
+    let bytes = 0;
     try {
-      while (count < max && this.state === 'open') {
+      while (count < max && bytes < maxBytes && this.state === 'open') {
         let r: Range;
         let fromTail = false;
         if (this.pending.length) r = this.pending[0];
@@ -678,9 +679,10 @@ export class FileChannel implements Channel, WritesFiles {
           r = { start: this.tailPos, end: this.durableEnd };
           fromTail = true;
         } else break;
-        const got = await this.reader!.read(r.start, r.end, max - count, runs, times);
+        const got = await this.reader!.read(r.start, r.end, max - count, runs, times, maxBytes - bytes);
         const p = got.next;
         count += got.count;
+        bytes += got.bytes;
         if (p <= r.start && got.count === 0) break; // no progress: never spin
         if (p > r.start) insertRange(t.ranges, { start: r.start, end: p });
         if (fromTail) this.tailPos = p;
@@ -706,7 +708,7 @@ export class FileChannel implements Channel, WritesFiles {
       this.deleteConsumedSegments();
     }
     if (this.isEmptyByPosition()) this.queued = 0;
-    return this.taken(id, t, runs);
+    return this.taken(id, t, runs, count < max && bytes >= maxBytes);
   }
 
   private giveBack(r: Range): void {
@@ -718,7 +720,7 @@ export class FileChannel implements Channel, WritesFiles {
     }
   }
 
-  private taken(id: number, t: OpenTake, runs: EntryRun[]): Taken {
+  private taken(id: number, t: OpenTake, runs: EntryRun[], cut = false): Taken {
     const n = t.count;
     const reader = this.reader!;
     const name = this.name;
@@ -738,6 +740,7 @@ export class FileChannel implements Channel, WritesFiles {
     if (n === 0) release();
     return {
       count: n,
+      cut,
       get raw(): readonly EntryRun[] {
         rawRead = true;
         return runs;

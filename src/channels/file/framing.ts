@@ -507,11 +507,15 @@ export function entryBodyBytes(r: EntryRun): number {
   return bytes;
 }
 
-/** How far `b[from, end)` goes with at most `max` entries: the end of the last one, and how many. */
-export function spanEntries(b: Uint8Array, from: number, end: number, max: number): { stop: number; count: number } {
+/**
+ * How far `b[from, end)` goes with at most `max` entries, none starting at or after `startBefore`: the end of
+ * the last one, and how many.
+ */
+export function spanEntries(b: Uint8Array, from: number, end: number, max: number, startBefore = end): { stop: number; count: number } {
   let p = from;
   let count = 0;
-  while (p < end && count < max) {
+  const stop = Math.min(end, startBefore);
+  while (p < stop && count < max) {
     p += 8 + u32(b, p + 4);
     count++;
   }

@@ -68,14 +68,16 @@ export class LogReader {
 
   /**
    * Claims up to `max` entries that start in [start, end), appended to `runs`
-   * as they lie in verified Put records (`times`: each run's put time).
-   * Returns where the rest of the span begins (`end` when the span is done)
-   * and how many entries were claimed.
+   * as they lie in verified Put records (`times`: each run's put time), and
+   * no more once they hold `maxBytes` (the entry that passes it is the
+   * last). Returns where the rest of the span begins (`end` when the span is
+   * done), how many entries were claimed and their runs' bytes.
    */
-  async read(start: number, end: number, max: number, runs: EntryRun[], times: number[]): Promise<{ next: number; count: number }> {
+  async read(start: number, end: number, max: number, runs: EntryRun[], times: number[], maxBytes = Infinity): Promise<{ next: number; count: number; bytes: number }> {
     let p = start;
     let count = 0;
-    while (p < end && count < max) {
+    let bytes = 0;
+    while (p < end && count < max && bytes < maxBytes) {
       const id = segOf(p);
       const off = offOf(p);
       const s = this.segs.get(id);
@@ -83,7 +85,7 @@ export class LogReader {
       const segEnd = s ? (last ? Math.min(offOf(end), s.size) : s.size) : 0;
       if (!s || off >= segEnd) {
         const n = this.segs.after(id);
-        if (!n || last) return { next: end, count };
+        if (!n || last) return { next: end, count, bytes };
         p = pos(n.id, n.dataStart);
         continue;
       }
@@ -117,25 +119,28 @@ export class LogReader {
       await this.ensure(s, frame, this.vEnd - frame);
       const limit = Math.min(this.vEnd, last ? offOf(end) : this.vEnd);
       if (entry >= limit) {
-        if (limit < this.vEnd) return { next: end, count }; // the span ends inside this frame, before this entry
+        if (limit < this.vEnd) return { next: end, count, bytes }; // the span ends inside this frame, before this entry
         p = pos(id, this.vEnd);
         continue;
       }
       // `buf` is never written again (a fresh read buffer, or the writer's record): the run may point into it
       const from = entry - this.bufStart;
+      // entries that start within the bytes left: the one that passes maxBytes is the last
+      const cap = Math.min(limit, entry + (maxBytes - bytes));
       // a take of a whole record (the usual case: takes as large as puts) needs no walk over its
       // entries to count them: the record says how many it holds
-      const whole = entry === frame + PUT_FIRST_ENTRY && limit === this.vEnd ? putCountOf(this.buf, frame - this.bufStart) : -1;
+      const whole = entry === frame + PUT_FIRST_ENTRY && cap === this.vEnd ? putCountOf(this.buf, frame - this.bufStart) : -1;
       const span = whole >= 0 && whole <= max - count
-        ? { stop: limit - this.bufStart, count: whole }
-        : spanEntries(this.buf, from, limit - this.bufStart, max - count);
+        ? { stop: cap - this.bufStart, count: whole }
+        : spanEntries(this.buf, from, limit - this.bufStart, max - count, cap - this.bufStart);
       runs.push({ buf: this.buf, from, to: span.stop, count: span.count, sharedHeaders: (this.vFlags & PUT_SHARED_HEADERS) !== 0 });
       this.buffers.hold(this.buf);
       times.push(putTimeOf(this.buf, frame - this.bufStart));
       count += span.count;
+      bytes += span.stop - from;
       p = pos(id, span.stop + this.bufStart);
     }
-    return { next: p, count };
+    return { next: p, count, bytes };
   }
 
   /** If `off` is an entry of a valid Put frame, that frame's start (verified and remembered). */
