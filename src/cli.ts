@@ -37,17 +37,17 @@ export function splitSystemProps(argv: string[]): { rest: string[]; props: Map<s
  * error naming the flag, not Node's `options.port should be >= 0 and < 65536` from deep in the server.
  */
 function monitoringPort(metricsPort: string | string[] | undefined, props: Map<string, string>): { port?: number } | { error: string } {
+  const type = props.get('flume.monitoring.type');
+  // Flume's other types (ganglia, a class name) are not served here: running without the metrics asked for would
+  // leave a monitoring system polling nothing, without a word (with --metrics-port too: that serves http, not ganglia)
+  if (type !== undefined && !['http', 'prometheus'].includes(type.toLowerCase())) {
+    return { error: `-Dflume.monitoring.type: "${type}": not supported; expected http or prometheus (/metrics in Flume's JSON, /metrics/prometheus)` };
+  }
   if (metricsPort !== undefined) {
-    // given twice, the last one wins (as for any option)
+    // given twice, the last one wins (as for any option); and over -Dflume.monitoring.port
     const raw = Array.isArray(metricsPort) ? metricsPort[metricsPort.length - 1] : metricsPort;
     const port = parsePort(raw);
     return port === undefined ? { error: `--metrics-port: "${raw}": not a port; expected ${PORT_RANGE}` } : { port };
-  }
-  const type = props.get('flume.monitoring.type');
-  // Flume's other types (ganglia, a class name) are not served here: running without the metrics asked for would
-  // leave a monitoring system polling nothing, without a word
-  if (type !== undefined && !['http', 'prometheus'].includes(type.toLowerCase())) {
-    return { error: `-Dflume.monitoring.type: "${type}": not supported; expected http or prometheus (/metrics in Flume's JSON, /metrics/prometheus)` };
   }
   if (type) {
     const raw = props.get('flume.monitoring.port');

@@ -121,6 +121,10 @@ test('a bad --metrics-port (or -Dflume.monitoring port or type) is a usage error
     const g = await runCli(['agent', '-n', 'a', '-f', join(dir, 'none.properties'), '-Dflume.monitoring.type=ganglia', '-Dflume.monitoring.hosts=h:8649']);
     assert.is(g.code, 2, g.stderr);
     assert.match(g.stderr, '-Dflume.monitoring.type: "ganglia": not supported; expected http or prometheus');
+    // --metrics-port serves http, not the ganglia the -D asked for: still an error, not a silent switch
+    const gp = await runCli(['agent', '-n', 'a', '-f', join(dir, 'none.properties'), '--metrics-port', '0', '-Dflume.monitoring.type=ganglia']);
+    assert.is(gp.code, 2, gp.stderr);
+    assert.match(gp.stderr, '-Dflume.monitoring.type: "ganglia": not supported');
   } finally {
     cleanup();
   }
