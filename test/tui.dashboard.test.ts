@@ -206,6 +206,9 @@ test('a sink that dropped or dead-lettered events says how many: on its row when
   const clean = frame({ snapshot: snaps[0], rates: ratesFor(snaps.slice(0, 1)), columns: 100 });
   assert.match(clean, /err 0/);
   assert.not.match(clean, /dropped|dlq|dead-lettered/);
+  // a healthy sink has no detail line (its last status, 200, is no news)
+  const healthy = [single(0, [httpSink(100, { LastStatus: 200 })]), single(1000, [httpSink(200, { LastStatus: 200 })])];
+  assert.not.match(frame({ snapshot: healthy[1], rates: ratesFor(healthy), columns: 100 }), /↳/);
   // 80 columns, a name and a type as long as the columns take: no room on the row, and nothing cut off there
   const long = (at: number, drained: number, extra: Record<string, number>): AgentSnapshot =>
     single(at, [{ kind: 'SINK', name: 'ship-to-elastic-eu', type: 'file_roll', counters: { EventDrainSuccessCount: drained, ...extra } }]);

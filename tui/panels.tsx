@@ -115,11 +115,12 @@ export function FlowRows({ component: c, rates: r, width, withDetail, nameW, typ
   const errText = `err ${compact(errors)}`;
   // events a sink's policy gave up on (dropped) or set aside (its dead-letter dir): committed, so not in "err",
   // and not delivered, so not in "total". On the row when it has room for them and a sparkline; the status's
-  // detail line says them in any case (sinkStatus)
+  // detail line says them too (sinkStatus)
   const lost = lostEvents(c);
   const lostText = (lost.dropped > 0 ? ` dropped ${compact(lost.dropped)}` : '') + (lost.deadLettered > 0 ? ` dlq ${compact(lost.deadLettered)}` : '');
   const room = width - nameW - typeW - 9 - 8 - 11 - errText.length - 7;
-  const lostShown = lostText.length > 0 && room - lostText.length >= MIN_SPARK;
+  // without detail lines (a short terminal) the row is the only place left for them, sparkline or not
+  const lostShown = lostText.length > 0 && (room - lostText.length >= MIN_SPARK || !withDetail);
   const sparkW = Math.max(0, Math.min(60, room - (lostShown ? lostText.length : 0)));
   return (
     <>

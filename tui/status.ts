@@ -50,15 +50,18 @@ export function sinkStatus(c: ComponentSnapshot, r: ComponentRates | undefined):
   const troubled = backoffMs > 0 || (failures ?? 0) > 0 || recentErrors > 0;
   if (troubled && typeof lastError === 'string' && lastError) parts.push(lastError);
   // events its policy gave up on or set aside: committed, so never retried, and not delivered; said while
-  // flowing too, since they are what an operator must not miss (the row shows them as well, when it has room)
+  // flowing too (alone then: a healthy sink's last status is no news), since they are what an operator must
+  // not miss (the row shows them as well, when it has room)
   const lost = lostEvents(c);
-  if (lost.dropped > 0) parts.push(`${compact(lost.dropped)} dropped`);
-  if (lost.deadLettered > 0) parts.push(`${compact(lost.deadLettered)} dead-lettered`);
-  const detail = parts.join(' · ');
+  const lostParts = [
+    ...(lost.dropped > 0 ? [`${compact(lost.dropped)} dropped`] : []),
+    ...(lost.deadLettered > 0 ? [`${compact(lost.deadLettered)} dead-lettered`] : []),
+  ];
+  const detail = [...parts, ...lostParts].join(' · ');
   const failing = perSec === 0 && (failures !== undefined ? failures >= FAILING_AFTER : recentErrors > 0);
   if (failing) return status('failing', detail);
   if (troubled) return status('backoff', detail);
-  return status(perSec > 0 ? 'flowing' : 'idle', detail);
+  return status(perSec > 0 ? 'flowing' : 'idle', lostParts.join(' · '));
 }
 
 /** A sink's events dropped by its policy (EventsDropped) and written to its dead-letter dir (EventsDeadLettered). */
