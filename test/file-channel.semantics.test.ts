@@ -311,4 +311,16 @@ test('a take stops once its entries pass maxBytes, within a record and across re
   }
 });
 
+test('EventTakeAttemptCount with a byte budget, as the runner takes: the same counts, and a take the budget cut is not a short one', async () => {
+  const { dir, cleanup } = tempDir();
+  const ch = open(dir);
+  await ch.start();
+  try {
+    await assertFlumeTakeAttempts(ch, true);
+  } finally {
+    await ch.stop();
+    cleanup();
+  }
+});
+
 test.run();

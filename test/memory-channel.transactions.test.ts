@@ -169,4 +169,14 @@ test('a take stops once its bodies pass maxBytes (the event that passes it is th
   await t3.commit();
 });
 
+test('EventTakeAttemptCount with a byte budget, as the runner takes: the same counts, and a take the budget cut is not a short one', async () => {
+  const ch = make(100, 10);
+  await ch.start();
+  try {
+    await assertFlumeTakeAttempts(ch, true);
+  } finally {
+    await ch.stop();
+  }
+});
+
 test.run();

@@ -132,12 +132,14 @@ export class MemoryChannel implements Channel {
 
   async take(max: number, maxBytes = Infinity): Promise<Taken> {
     if (!this.open) throw new ChannelClosedError(this.name, 'not started');
-    let n = Math.min(max, this.opts.transactionCapacity);
+    const asked = Math.min(max, this.opts.transactionCapacity);
+    let n = asked;
     let cut = false;
     if (maxBytes < Infinity) {
       const k = this.withinBytes(n, maxBytes);
       cut = k < n && k < this.returned.length + this.queue.length;
-      n = k;
+      // a take cut by bytes is not short; one that ran out of events is, as without a budget
+      n = cut ? k : Math.min(n, this.returned.length + this.queue.length);
     }
     let items: Queued[];
     if (this.returned.length > 0) {
@@ -147,7 +149,7 @@ export class MemoryChannel implements Channel {
       items = this.queue.shiftMany(n);
     }
     this.inFlight += items.length;
-    this.counters.inc('EventTakeAttemptCount', takeAttempts(items.length, n));
+    this.counters.inc('EventTakeAttemptCount', takeAttempts(items.length, cut ? items.length : asked));
     let done = false;
     const finish = () => {
       if (done) throw new Error(`channel ${this.name}: take already committed or rolled back`);

@@ -698,7 +698,10 @@ export class FileChannel implements Channel, WritesFiles {
       this.counters.inc('EventTakeErrorCount');
       throw this.ioError('take', err);
     }
-    this.counters.inc('EventTakeAttemptCount', takeAttempts(count, max));
+    // cut by the budget only with events left (not in this take or another open one): otherwise it is a short
+    // take like any other (the log's tail holds take records too, so its position cannot tell)
+    const cut = count < max && bytes >= maxBytes && this.untaken() > count;
+    this.counters.inc('EventTakeAttemptCount', takeAttempts(count, cut ? count : max));
     t.count = count;
     t.firstPutTime = times[0] ?? 0;
     if (count === 0) this.inflight.delete(id);
@@ -708,7 +711,14 @@ export class FileChannel implements Channel, WritesFiles {
       this.deleteConsumedSegments();
     }
     if (this.isEmptyByPosition()) this.queued = 0;
-    return this.taken(id, t, runs, count < max && bytes >= maxBytes);
+    return this.taken(id, t, runs, cut);
+  }
+
+  /** Events stored and not in an open take other than the one being made (whose count is not set yet). */
+  private untaken(): number {
+    let open = 0;
+    for (const o of this.inflight.values()) open += o.count;
+    return this.queued - open;
   }
 
   private giveBack(r: Range): void {
