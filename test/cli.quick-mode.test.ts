@@ -100,8 +100,10 @@ test('quick mode prints each line byte for byte: bytes that are not UTF-8 are no
     const got = readFileSync(outPath);
     assert.ok(got.equals(want), `printed ${got.toString('hex')}, not ${want.toString('hex')}`);
   } finally {
-    child.kill('SIGTERM');
-    await once(child, 'exit');
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
     closeSync(fd);
     cleanup();
   }

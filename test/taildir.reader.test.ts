@@ -236,6 +236,21 @@ test('a reader caught up after a backlog hands its chunk back to the pool, keepi
     assert.is(got.length, 12_000);
     // its chunk was handed back (the next reader reads into it), a small buffer kept
     assert.ok(a.bufferBytes < 64 * 1024, `${a.bufferBytes} bytes kept`);
+    // but never while a batch holds lines in it: a chunk held is not handed out again until it is let go
+    const h = open('h.log', lines('h', 6_000));
+    const held = new Set<Buffer>();
+    while (!(await h.read(1000, (buf) => { if (!held.has(buf)) { pool.hold(buf); held.add(buf); } })).eof);
+    assert.ok(h.bufferBytes < 64 * 1024);
+    // everything the pool has to give (until it makes a new one)
+    const given: Buffer[] = [];
+    for (let r = pool.recycled; ; r = pool.recycled) {
+      given.push(pool.get(chunkBytes(undefined), chunkBytes(undefined)));
+      if (pool.recycled === r) break;
+    }
+    for (const b of given) assert.not.ok(held.has(b), 'a chunk a batch holds was handed out');
+    for (const b of held) pool.release(b);
+    const again = pool.get(chunkBytes(undefined), chunkBytes(undefined));
+    assert.ok(held.has(again), 'let go, the chunk is reused');
     const before = pool.recycled;
     const b = open('b.log', lines('b', 100));
     while (!(await b.read(1000, () => undefined)).eof);
