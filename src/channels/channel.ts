@@ -26,8 +26,9 @@ export interface Channel extends Lifecycle {
   putLines?(lines: LineBatch): Promise<void>;
   /**
    * Up to `max` events, and no more once they pass `maxBytes` (their bodies;
-   * the file channel's entries with their headers): the one that passes it is the last,
-   * a take of long lines stays a few MiB, not `max` times the longest line.
+   * for the file channel, its entries with their headers); the one that
+   * passes it is the last. So a take of long lines stays a few MiB, not `max`
+   * times the longest line.
    */
   take(max: number, maxBytes?: number): Promise<Taken>;
   /** Events stored and not yet committed as taken (includes events in open takes). */

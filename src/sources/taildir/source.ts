@@ -263,8 +263,8 @@ export class TaildirSource implements Source, WritesFiles {
     );
     // by the batches it will put: its batch size, or less if its channels take less at a time (readRound)
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? putsInFlight(Math.min(opts.batchSize, deps.processor.maxBatch)));
-    // Read buffers are reused once no batch holds lines in them (left to V8, the freed 256 KiB buffers
-    // piled up to ~70 MB before it swept them, when reads were of 256 KiB); a spare one per batch in flight, and one being read.
+    // Read buffers are reused once no batch holds lines in them (left to V8, the freed 256 KiB buffers of
+    // the time piled up to ~70 MB before it swept them); a spare one per batch in flight, and one being read.
     this.pool = new BufferPool(chunkBytes(opts.chunkSize), this.maxInFlight + 2);
     this.asLines = deps.processor.takesLines === true;
     this.copyWindow = opts.copyWindowMs ?? CUT_MS;
