@@ -102,7 +102,7 @@ export function channelStatus(c: ComponentSnapshot): ChannelStatus {
   if (k.Unhealthy === 1 && k.Open === 0) return { level: 'failed', label: '✖ FAILED', color: 'red' };
   // the agent's start failed at another component before this one's turn
   if (k.StartTime === 0) return { level: 'not-started', label: '○ NOT STARTED', color: 'gray' };
-  if (replaying(c)) return { level: 'replaying', label: `◐ REPLAYING ${percent(k.ReplayProgressPercent!)}`, color: 'yellow' };
+  if (k.ReplayProgressPercent !== undefined && k.ReplayProgressPercent < 100) return { level: 'replaying', label: `◐ REPLAYING ${percent(k.ReplayProgressPercent)}`, color: 'yellow' };
   // open, and its last write failed (until a put succeeds)
   if (k.Unhealthy === 1) return { level: 'unhealthy', label: '✖ WRITE FAILED', color: 'red' };
   const fill = fillOf(c);
@@ -113,8 +113,7 @@ export function channelStatus(c: ComponentSnapshot): ChannelStatus {
 
 /** A file channel replaying its log: started, neither failed nor stopped, and not at 100 % yet. */
 export function replaying(c: ComponentSnapshot): boolean {
-  const k = c.counters;
-  return k.ReplayProgressPercent !== undefined && k.ReplayProgressPercent < 100 && k.StartTime !== 0 && !((k.StopTime ?? 0) > 0) && !(k.Unhealthy === 1 && k.Open === 0);
+  return channelStatus(c).level === 'replaying';
 }
 
 export function fillOf(c: ComponentSnapshot): number {

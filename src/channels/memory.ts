@@ -134,12 +134,12 @@ export class MemoryChannel implements Channel {
     if (!this.open) throw new ChannelClosedError(this.name, 'not started');
     const asked = Math.min(max, this.opts.transactionCapacity);
     let n = asked;
+    // a take cut by bytes is not short; one that ran out of events is, as without a budget
     let cut = false;
     if (maxBytes < Infinity) {
       const k = this.withinBytes(n, maxBytes);
       cut = k < n && k < this.returned.length + this.queue.length;
-      // a take cut by bytes is not short; one that ran out of events is, as without a budget
-      n = cut ? k : Math.min(n, this.returned.length + this.queue.length);
+      if (cut) n = k;
     }
     let items: Queued[];
     if (this.returned.length > 0) {

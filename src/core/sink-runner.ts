@@ -146,7 +146,7 @@ export class SinkRunner {
         }
         let taken: Taken;
         try {
-          taken = await (next ?? this.channel.take(this.opts.batchSize, TAKE_MAX_BYTES));
+          taken = await (next ?? this.takeBatch());
         } catch (err) {
           c.inc('ChannelReadFail');
           this.log.rateLimited('error', `take:${this.sink.name}`, `take from channel ${this.channel.name} failed: ${(err as Error).message}`);
@@ -181,7 +181,7 @@ export class SinkRunner {
             : this.sink.deliver(taken.events);
           // a full batch: more is probably waiting, so read it while this one is on the wire
           if (full && this.running) {
-            next = this.channel.take(this.opts.batchSize, TAKE_MAX_BYTES);
+            next = this.takeBatch();
             next.catch(() => undefined);
           }
           const result = await delivery;
@@ -217,6 +217,11 @@ export class SinkRunner {
       await Promise.all(committing);
       await this.giveBack(next);
     }
+  }
+
+  /** The next batch: up to batchSize events, and TAKE_MAX_BYTES. */
+  private takeBatch(): Promise<Taken> {
+    return this.channel.take(this.opts.batchSize, TAKE_MAX_BYTES);
   }
 
   /** Commits a delivered batch; never throws (a failed commit leaves the take open: it comes back after a restart). */

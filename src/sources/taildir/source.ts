@@ -241,6 +241,8 @@ export class TaildirSource implements Source, WritesFiles {
   private readonly backoffs = new Set<() => void>();
   private readonly slotWaiters: (() => void)[] = [];
   private readonly maxInFlight: number;
+  /** lines per batch: its batch size, or less if its channels take less at a time */
+  private readonly batchMax: number;
   private readonly pool: BufferPool;
   /** the regular files this process's stdout and stderr go to (outputFiles), and those already said so */
   private outputs = new Set<string>();
@@ -261,8 +263,9 @@ export class TaildirSource implements Source, WritesFiles {
       { groups: opts.groups, paths: opts.paths, exclude: opts.exclude, defaultExcludes: opts.defaultExcludes },
       deps.log,
     );
-    // by the batches it will put: its batch size, or less if its channels take less at a time (readRound)
-    this.maxInFlight = Math.max(1, opts.maxInFlight ?? putsInFlight(Math.min(opts.batchSize, deps.processor.maxBatch)));
+    this.batchMax = Math.max(1, Math.min(opts.batchSize, deps.processor.maxBatch));
+    // by the batches it will put
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? putsInFlight(this.batchMax));
     // Read buffers are reused once no batch holds lines in them (left to V8, the freed 256 KiB buffers of
     // the time piled up to ~70 MB before it swept them); a spare one per batch in flight, and one being read.
     this.pool = new BufferPool(chunkBytes(opts.chunkSize), this.maxInFlight + 2);
@@ -886,7 +889,7 @@ export class TaildirSource implements Source, WritesFiles {
   }
 
   private async readRound(): Promise<boolean> {
-    const batchMax = Math.max(1, Math.min(this.opts.batchSize, this.deps.processor.maxBatch));
+    const batchMax = this.batchMax;
     let progressed = false;
     this.backlog = false;
     this.roundLines = 0;
